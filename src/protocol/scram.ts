@@ -1,0 +1,112 @@
+// Client side of SCRAM-SHA-256 (RFC 5802, RFC 7677) as PostgreSQL uses it:
+// gs2 header "n,," (no channel binding) and an empty user name in the
+// client-first message (the server takes the user from the startup packet).
+// Also the legacy md5 password hash.
+//
+// SASLprep (RFC 4013) is approximated: non-ASCII spaces become U+0020,
+// "mapped to nothing" characters are removed, then NFKC normalisation. The
+// prohibited-output and bidi checks are not done; PostgreSQL uses the raw
+// password when those fail, so only such unusual passwords may differ.
+
+import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ProtocolError } from './types.ts';
+
+export const SCRAM_SHA_256 = 'SCRAM-SHA-256';
+const GS2_HEADER = 'n,,';
+
+const NON_ASCII_SPACE = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g;
+const MAPPED_TO_NOTHING = /[\u00AD\u034F\u1806\u180B-\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/g;
+
+/** Approximate SASLprep; ASCII-only passwords are returned unchanged. */
+export function saslprep(password: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(password)) return password;
+  return password.replace(NON_ASCII_SPACE, ' ').replace(MAPPED_TO_NOTHING, '').normalize('NFKC');
+}
+
+const hmac = (key: Buffer, data: string | Buffer): Buffer => createHmac('sha256', key).update(data).digest();
+const sha256 = (data: Buffer): Buffer => createHash('sha256').update(data).digest();
+
+function fail(reason: string): never {
+  throw new ProtocolError(`SCRAM authentication failed: ${reason}`, '28P01');
+}
+
+/** Parses "a=1,b=2" SCRAM attributes; values may contain '=' but not ','. */
+function attributes(message: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of message.split(',')) {
+    if (part.length < 2 || part[1] !== '=') fail(`malformed attribute ${JSON.stringify(part.slice(0, 20))}`);
+    out.set(part[0], part.slice(2));
+  }
+  return out;
+}
+
+export class ScramClient {
+  readonly nonce: string;
+  private readonly clientFirstBare: string;
+  private expectedServerSignature: Buffer | null = null;
+
+  /**
+   * @param nonce client nonce (printable ASCII, no ','); random by default — fixed only in tests.
+   * @param username sent in the client-first message; PostgreSQL ignores it, so it defaults to ''.
+   */
+  constructor(
+    private readonly password: string,
+    nonce?: string,
+    username = '',
+  ) {
+    this.nonce = nonce ?? randomBytes(18).toString('base64');
+    if (!/^[\x21-\x2b\x2d-\x7e]+$/.test(this.nonce)) throw new TypeError('SCRAM nonce must be printable ASCII without ","');
+    const user = username.replaceAll('=', '=3D').replaceAll(',', '=2C');
+    this.clientFirstBare = `n=${user},r=${this.nonce}`;
+  }
+
+  /** Goes in SASLInitialResponse. */
+  clientFirstMessage(): string {
+    return GS2_HEADER + this.clientFirstBare;
+  }
+
+  /** Takes the AuthenticationSASLContinue data; returns the client-final message for SASLResponse. */
+  handleServerFirst(serverFirst: string): string {
+    if (this.expectedServerSignature) fail('server-first message received twice');
+    const attrs = attributes(serverFirst);
+    if (attrs.has('m')) fail('mandatory extension not supported');
+    const nonce = attrs.get('r');
+    const salt = attrs.get('s');
+    const iterations = attrs.get('i');
+    if (nonce === undefined || salt === undefined || iterations === undefined) fail('server-first message lacks r, s or i');
+    if (!nonce.startsWith(this.nonce) || nonce.length === this.nonce.length) fail('server nonce does not extend the client nonce');
+    if (!/^[1-9][0-9]{0,9}$/.test(iterations)) fail(`invalid iteration count ${JSON.stringify(iterations)}`);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(salt)) fail('salt is not base64');
+
+    const salted = pbkdf2Sync(saslprep(this.password), Buffer.from(salt, 'base64'), Number(iterations), 32, 'sha256');
+    const clientKey = hmac(salted, 'Client Key');
+    const storedKey = sha256(clientKey);
+    const withoutProof = `c=${Buffer.from(GS2_HEADER).toString('base64')},r=${nonce}`;
+    const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
+    const clientSignature = hmac(storedKey, authMessage);
+    const proof = Buffer.allocUnsafe(clientKey.length);
+    for (let i = 0; i < proof.length; i++) proof[i] = clientKey[i] ^ clientSignature[i];
+    this.expectedServerSignature = hmac(hmac(salted, 'Server Key'), authMessage);
+    return `${withoutProof},p=${proof.toString('base64')}`;
+  }
+
+  /** Takes the AuthenticationSASLFinal data; throws unless the server proved it knows the password. */
+  verifyServerFinal(serverFinal: string): void {
+    const expected = this.expectedServerSignature;
+    if (!expected) fail('server-final message before server-first');
+    const attrs = attributes(serverFinal);
+    const error = attrs.get('e');
+    if (error !== undefined) fail(`server reported ${error}`);
+    const verifier = attrs.get('v');
+    if (verifier === undefined) fail('server-final message lacks v');
+    const got = Buffer.from(verifier, 'base64');
+    if (got.length !== expected.length || !timingSafeEqual(got, expected)) fail('server signature mismatch');
+  }
+}
+
+/** The md5 auth response: "md5" + md5hex(md5hex(password + user) + salt). */
+export function md5PasswordHash(user: string, password: string, salt: Buffer): string {
+  const inner = createHash('md5').update(password + user, 'utf8').digest('hex');
+  return 'md5' + createHash('md5').update(inner, 'utf8').update(salt).digest('hex');
+}
