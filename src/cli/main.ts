@@ -1,0 +1,58 @@
+// The command line: start, check, token new, explain.
+import { parseArgs } from 'node:util';
+import { loadConfigFile, ConfigError } from '../config/load.ts';
+import { newToken, sha256Hex } from '../identity/tokens.ts';
+import { startFromConfig } from '../main.ts';
+import { explainCommand } from './explain.ts';
+
+const usage = `usage:
+  scopegate start   --config FILE
+  scopegate check   --config FILE
+  scopegate token new NAME
+  scopegate explain --config FILE --as NAME [--db UPSTREAM] "SQL"`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start': {
+        const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+        const running = await startFromConfig(values.config ?? 'scopegate.yaml');
+        await new Promise<void>((resolve) => {
+          const stop = (): void => {
+            void running.close().then(resolve);
+          };
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        return 0;
+      }
+      case 'check': {
+        const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+        const path = values.config ?? 'scopegate.yaml';
+        const { config } = loadConfigFile(path);
+        console.log(`${path}: ok (${Object.keys(config.upstreams).length} upstreams, ${config.identities.tokens.length} tokens, ${config.policies.length} policies)`);
+        return 0;
+      }
+      case 'token': {
+        if (rest[0] !== 'new' || !rest[1]) break;
+        const token = newToken();
+        console.log(`token (give this to ${rest[1]}; it is shown once): ${token}`);
+        console.log('config line:');
+        console.log(`    - name: ${rest[1]}\n      sha256: ${sha256Hex(token)}\n      groups: []`);
+        return 0;
+      }
+      case 'explain':
+        return await explainCommand(rest);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    console.error(`scopegate: ${(err as Error).message}`);
+    return 1;
+  }
+  console.error(usage);
+  return 64;
+}

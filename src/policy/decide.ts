@@ -1,0 +1,158 @@
+// decide(policy, analysis) → verdict. Pure: no I/O, no clock.
+import type { Action, ColumnUse, GuardrailHit, OutputColumn, StatementAnalysis } from '../analysis/types.ts';
+import type { EffectivePolicy } from './compile.ts';
+import { compileGlob } from './glob.ts';
+import { guardrailMessage } from './guardrails.ts';
+import { stricter } from './compile.ts';
+import type { Decision, MaskStrategy, QueryVerdict, Reason, StatementVerdict } from './types.ts';
+
+/** Metadata reads every identity needs (drivers and tools read the catalogs); data catalogs are a guardrail. */
+const builtinAllows: { privileges: string[]; matches: (o: string) => boolean; rule: string }[] = [
+  { privileges: ['read'], matches: compileGlob('pg_catalog.*'), rule: 'built-in: catalog metadata' },
+  { privileges: ['read'], matches: compileGlob('information_schema.*'), rule: 'built-in: catalog metadata' },
+  { privileges: ['read', 'insert', 'update', 'delete'], matches: compileGlob('pg_temp.*'), rule: 'built-in: the session\'s own temporary tables' },
+];
+
+const rank: Record<Decision, number> = { allow: 0, review: 1, deny: 2 };
+
+export function decideAction(policy: EffectivePolicy, action: Action): Reason {
+  let best: Reason | undefined;
+  for (const rule of policy.rules) {
+    if (rule.privilege !== action.privilege || !rule.matches(action.object)) continue;
+    if (best && rank[best.decision] >= rank[rule.decision]) continue;
+    best = {
+      decision: rule.decision,
+      rule: `policy "${rule.policy}": ${rule.decision} ${rule.privilege} ${rule.pattern}`,
+      privilege: action.privilege,
+      object: action.object,
+      via: action.via,
+      message: actionMessage(action, rule.decision, `policy "${rule.policy}" (${rule.decision} ${rule.privilege} ${rule.pattern})`),
+    };
+  }
+  if (best) return best;
+  const builtin = builtinAllows.find((b) => b.privileges.includes(action.privilege) && b.matches(action.object));
+  if (builtin) {
+    return { decision: 'allow', rule: builtin.rule, privilege: action.privilege, object: action.object, via: action.via, message: builtin.rule };
+  }
+  return {
+    decision: 'deny',
+    rule: 'default deny',
+    privilege: action.privilege,
+    object: action.object,
+    via: action.via,
+    message: actionMessage(action, 'deny', 'no rule allows it (default deny)'),
+  };
+}
+
+function actionMessage(action: Action, decision: Decision, by: string): string {
+  const what = `${action.privilege} on ${action.object}${action.via ? ` (${action.via})` : ''}`;
+  if (decision === 'review') return `${what} requires review: ${by}`;
+  if (decision === 'allow') return `${what} allowed by ${by}`;
+  return `${what} denied: ${by}`;
+}
+
+export function decideGuardrail(policy: EffectivePolicy, hit: GuardrailHit): Reason {
+  const lifted = hit.rule !== 'unanalysable' && policy.liftedGuardrails.has(hit.rule);
+  return {
+    decision: lifted ? 'allow' : 'deny',
+    rule: lifted ? `guardrail ${hit.rule} (lifted by policy)` : `guardrail ${hit.rule}`,
+    guardrail: hit.rule,
+    message: lifted ? `guardrail ${hit.rule} lifted: ${hit.detail}` : guardrailMessage(hit),
+  };
+}
+
+const oracleContexts = new Set(['predicate', 'order', 'group']);
+
+function decideUse(policy: EffectivePolicy, use: ColumnUse): Reason | null {
+  if (!policy.masks.has(use.column)) return null;
+  if (use.context === 'write') {
+    return {
+      decision: 'deny',
+      rule: 'masking: masked values may not be copied into tables',
+      object: use.column,
+      message: `masked column ${use.column} written into a table: denied (masked values may not be copied)`,
+    };
+  }
+  if (oracleContexts.has(use.context) && policy.maskOracles === 'deny') {
+    const where = use.context === 'predicate' ? 'a predicate (WHERE, JOIN, HAVING, FILTER, CASE, LIMIT)' : use.context === 'order' ? 'ORDER BY' : 'GROUP BY / DISTINCT / PARTITION BY / UNION';
+    return {
+      decision: 'deny',
+      rule: 'masking: masked columns are not usable as oracles',
+      object: use.column,
+      message: `masked column ${use.column} used in ${where}: denied because it would reveal masked values`,
+    };
+  }
+  return null;
+}
+
+export function outputMasks(policy: EffectivePolicy, output: OutputColumn[] | null): { masks: (MaskStrategy | null)[] | null; masked: string[] } {
+  if (!output) return { masks: null, masked: [] };
+  const masked = new Set<string>();
+  const masks = output.map((col) => {
+    let strategy: MaskStrategy | null = null;
+    for (const source of col.sources) {
+      const s = policy.masks.get(source);
+      if (!s) continue;
+      masked.add(source);
+      strategy = strategy ? stricter(strategy, s) : s;
+    }
+    if (strategy && !col.direct) strategy = strategy === 'null' ? 'null' : 'redact';
+    return strategy;
+  });
+  return { masks: masks.some((m) => m !== null) ? masks : masks.map(() => null), masked: [...masked] };
+}
+
+export function decideStatement(policy: EffectivePolicy, stmt: StatementAnalysis): StatementVerdict {
+  const reasons: Reason[] = [];
+  for (const hit of stmt.guardrails) reasons.push(decideGuardrail(policy, hit));
+  for (const action of stmt.actions) reasons.push(decideAction(policy, action));
+  for (const use of stmt.uses) {
+    const r = decideUse(policy, use);
+    if (r) reasons.push(r);
+  }
+  for (const name of stmt.catalogNames ?? []) {
+    const r = decideCatalogName(policy, name);
+    if (r) reasons.push(r);
+  }
+  let decision: Decision = 'allow';
+  for (const r of reasons) if (rank[r.decision] > rank[decision]) decision = r.decision;
+  const { masks, masked } = outputMasks(policy, stmt.output);
+  const touchesMasked =
+    masked.length > 0 || stmt.uses.some((u) => policy.masks.has(u.column)) || (stmt.output?.some((c) => c.sources.some((s) => policy.masks.has(s))) ?? false);
+  return { decision, reasons, masks, maskedColumns: masked, touchesMasked };
+}
+
+/** A metadata query that names an object the identity may not read (e.g. WHERE nspname = 'billing'). */
+function decideCatalogName(policy: EffectivePolicy, name: string): Reason | null {
+  const probe = name.includes('.') ? name : `${name}.*`;
+  const hit = policy.rules.find(
+    (r) => r.decision === 'deny' && r.privilege === 'read' && (r.matches(probe) || r.pattern.toLowerCase() === probe || patternSchema(r.pattern) === name),
+  );
+  if (!hit) return null;
+  return {
+    decision: 'deny',
+    rule: `policy "${hit.policy}": deny read ${hit.pattern} (catalog metadata)`,
+    privilege: 'read',
+    object: name,
+    via: 'system catalog query',
+    message: `catalog query about '${name}' denied: policy "${hit.policy}" (deny read ${hit.pattern})`,
+  };
+}
+
+function patternSchema(pattern: string): string {
+  return pattern.toLowerCase().split('.')[0];
+}
+
+export function combine(statements: StatementVerdict[]): QueryVerdict {
+  let decision: Decision = 'allow';
+  let decisive: Reason | undefined;
+  for (const s of statements) {
+    for (const r of s.reasons) {
+      if (rank[r.decision] > rank[decision]) {
+        decision = r.decision;
+        decisive = r;
+      }
+    }
+  }
+  return { decision, statements, decisive };
+}

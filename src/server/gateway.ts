@@ -1,0 +1,253 @@
+// The listener: accepts clients, authenticates them, opens their upstream
+// session and hands both to a Session. Also routes cancel requests.
+import net from 'node:net';
+import tls from 'node:tls';
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { defaultFrameLimits, type FrameLimits } from '../protocol/framer.ts';
+import { encodeAuthenticationOk, encodeBackendKeyData, encodeErrorResponse, encodeParameterStatus, encodeReadyForQuery } from '../protocol/backend.ts';
+import { encodeCancelRequest } from '../protocol/startup.ts';
+import { errorFields, PgError, toPgError } from '../protocol/errors.ts';
+import { TokenDirectory } from '../identity/tokens.ts';
+import { compileEffectivePolicy, type EffectivePolicy } from '../policy/compile.ts';
+import type { Identity, MaskStrategy } from '../policy/types.ts';
+import type { AuditSink } from '../audit/types.ts';
+import { connectUpstream, parseUpstreamUrl, type UpstreamTarget } from '../upstream/connect.ts';
+import { Catalog } from '../upstream/catalog.ts';
+import { StatementAnalyzer } from '../session/analyzer.ts';
+import { Session } from '../session/session.ts';
+import { clientHandshake } from './handshake.ts';
+
+export interface GatewayDeps {
+  config: Config;
+  baseDir: string;
+  audit: AuditSink;
+  env: NodeJS.ProcessEnv;
+  hashKey: Buffer;
+  now: () => number;
+  newId: () => string;
+  log: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+interface UpstreamRuntime {
+  name: string;
+  target: UpstreamTarget;
+  catalog: Catalog;
+  analyzer: StatementAnalyzer;
+}
+
+/** Client-visible cancel key → the upstream backend it cancels. */
+interface CancelRoute {
+  target: UpstreamTarget;
+  processId: number;
+  secretKey: number;
+}
+
+/** Startup parameters passed on to the upstream (validated in the handshake). */
+const forwardedParams = ['application_name', 'client_encoding', 'DateStyle', 'datestyle', 'TimeZone', 'timezone', 'extra_float_digits', 'IntervalStyle', 'intervalstyle'];
+
+export class Gateway {
+  private server: net.Server | null = null;
+  private readonly tokens: TokenDirectory;
+  private readonly upstreams = new Map<string, UpstreamRuntime>();
+  private readonly cancelRoutes = new Map<string, CancelRoute>();
+  private readonly sessions = new Set<Session>();
+  private readonly secureContext?: tls.SecureContext;
+  private readonly limits: FrameLimits;
+  private connections = 0;
+
+  constructor(private readonly deps: GatewayDeps) {
+    const { config } = deps;
+    this.tokens = new TokenDirectory(config.identities.tokens);
+    this.limits = { ...defaultFrameLimits, maxMessage: config.limits.max_message_bytes };
+    if (config.tls) {
+      this.secureContext = tls.createSecureContext({
+        cert: readFileSync(resolve(deps.baseDir, config.tls.cert)),
+        key: readFileSync(resolve(deps.baseDir, config.tls.key)),
+      });
+    }
+    for (const [name, u] of Object.entries(config.upstreams)) {
+      const target: UpstreamTarget = { ...parseUpstreamUrl(u.url), password: upstreamPassword(u, deps), tls: u.tls };
+      const catalog = new Catalog({ connectionString: u.url, password: target.password });
+      this.upstreams.set(name, {
+        name,
+        target,
+        catalog,
+        analyzer: new StatementAnalyzer(catalog, target.database, { maxSqlBytes: config.limits.max_sql_bytes }),
+      });
+    }
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    const [host, port] = splitHostPort(this.deps.config.listen);
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server.maxConnections = this.deps.config.limits.max_connections;
+    await new Promise<void>((res, rej) => {
+      this.server!.once('error', rej);
+      this.server!.listen(port, host, () => res());
+    });
+    const addr = this.server.address() as net.AddressInfo;
+    return { host: addr.address, port: addr.port };
+  }
+
+  private accept(socket: net.Socket): void {
+    this.connections++;
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    socket.once('close', () => this.connections--);
+    this.startSession(socket).catch((err) => {
+      const e = toPgError(err);
+      if (!(err instanceof PgError)) this.deps.log('connection setup failed', { error: (err as Error).stack });
+      if (!socket.destroyed) {
+        socket.end(encodeErrorResponse(errorFields(new PgError(e.code, e.message, { severity: 'FATAL', hint: e.hint }))));
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }
+    });
+  }
+
+  private async startSession(raw: net.Socket): Promise<void> {
+    const hello = await clientHandshake(raw, {
+      secureContext: this.secureContext,
+      tlsRequired: this.deps.config.tls?.required ?? false,
+      limits: this.limits,
+      timeoutMs: this.deps.config.limits.startup_timeout_ms,
+      onCancel: (pid, key) => this.cancel(pid, key),
+    });
+    if (hello.kind === 'cancel') {
+      raw.destroy();
+      return;
+    }
+    const { socket, params } = hello;
+    const client = `${raw.remoteAddress}:${raw.remotePort}`;
+    const identity = this.authenticate(hello.password, params, client);
+    const upstream = this.upstreams.get(params.database);
+    if (!upstream) {
+      this.authFailed(client, params, 'unknown database');
+      throw new PgError('3D000', `scopegate: database "${params.database}" is not served by this gateway`, { severity: 'FATAL' });
+    }
+    const policy = compileEffectivePolicy(this.deps.config.policies, identity, upstream.name);
+    if (policy.policies.length === 0) {
+      this.authFailed(client, params, 'no policy');
+      throw new PgError('42501', `scopegate: no policy gives "${identity.name}" access to database "${upstream.name}"`, { severity: 'FATAL' });
+    }
+    const startup: Record<string, string> = {};
+    for (const k of forwardedParams) if (params[k] !== undefined) startup[k] = params[k];
+    const up = await connectUpstream(upstream.target, startup);
+    try {
+      const maskByColumn = await this.expandMasks(upstream, policy);
+      const key = this.newCancelKey({ target: upstream.target, ...up.backendKey });
+      const greeting: Buffer[] = [encodeAuthenticationOk()];
+      for (const [name, value] of up.parameters) greeting.push(encodeParameterStatus(name, value));
+      greeting.push(encodeBackendKeyData(key.processId, key.secretKey), encodeReadyForQuery('I'));
+      socket.write(Buffer.concat(greeting));
+      const id = this.deps.newId();
+      this.deps.audit.write({
+        type: 'session_start', session: id, identity: identity.name, groups: identity.groups, upstream: upstream.name,
+        client, tls: hello.tls, method: identity.method, at: new Date(this.deps.now()).toISOString(),
+      });
+      const session = new Session(socket, hello.framer, up.socket, up.framer, {
+        id, identity, upstreamName: upstream.name, policy, analyzer: upstream.analyzer, catalog: upstream.catalog,
+        audit: this.deps.audit, hashKey: this.deps.hashKey, maxPrepared: this.deps.config.limits.max_prepared_per_session,
+        maskByColumn, now: this.deps.now, log: this.deps.log,
+      });
+      this.sessions.add(session);
+      session.onClose = () => {
+        this.sessions.delete(session);
+        this.cancelRoutes.delete(`${key.processId}.${key.secretKey}`);
+      };
+      session.start();
+    } catch (err) {
+      up.socket.destroy();
+      throw err;
+    }
+  }
+
+  private authenticate(password: string, params: Record<string, string>, client: string): Identity {
+    const identity = this.tokens.authenticate(password);
+    if (!identity || identity.name !== params.user) {
+      this.authFailed(client, params, identity ? 'token belongs to another identity' : 'unknown token');
+      throw new PgError('28P01', `scopegate: authentication failed for user "${params.user}"`, { severity: 'FATAL' });
+    }
+    return identity;
+  }
+
+  private authFailed(client: string, params: Record<string, string>, reason: string): void {
+    this.deps.audit.write({ type: 'auth_failed', client, user: params.user ?? '', database: params.database ?? '', reason, at: new Date(this.deps.now()).toISOString() });
+  }
+
+  /**
+   * Masks named in the policy also cover inheritance children and partitions
+   * (their rows appear in the parent), and are indexed by table OID and
+   * attribute number for the RowDescription cross-check.
+   */
+  private async expandMasks(upstream: UpstreamRuntime, policy: EffectivePolicy): Promise<Map<string, MaskStrategy>> {
+    const byColumn = new Map<string, MaskStrategy>();
+    if (policy.masks.size === 0) return byColumn;
+    const queue = [...policy.masks.entries()];
+    const seen = new Set<string>();
+    while (queue.length > 0) {
+      const [key, strategy] = queue.shift()!;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const [schema, table, column] = key.split('.');
+      let rel = upstream.catalog.snapshot().relation(schema, table);
+      if (rel === undefined) {
+        await upstream.catalog.load([{ type: 'relation', schema, name: table }]);
+        rel = upstream.catalog.snapshot().relation(schema, table);
+      }
+      if (!rel) continue;
+      const attr = rel.columns.find((c) => c.name === column);
+      if (attr) byColumn.set(`${rel.oid}.${attr.attnum}`, strategy);
+      for (const child of rel.children ?? []) {
+        const childKey = `${child}.${column}`;
+        if (!policy.masks.has(childKey)) policy.masks.set(childKey, strategy);
+        queue.push([childKey, strategy]);
+      }
+    }
+    return byColumn;
+  }
+
+  private newCancelKey(route: CancelRoute): { processId: number; secretKey: number } {
+    for (;;) {
+      const key = { processId: randomInt(1, 2 ** 31 - 1), secretKey: randomInt(-(2 ** 31), 2 ** 31 - 1) };
+      const id = `${key.processId}.${key.secretKey}`;
+      if (this.cancelRoutes.has(id)) continue;
+      this.cancelRoutes.set(id, route);
+      return key;
+    }
+  }
+
+  private cancel(processId: number, secretKey: number): void {
+    const route = this.cancelRoutes.get(`${processId}.${secretKey}`);
+    if (!route) return; // wrong key: ignored silently, as Postgres does
+    const s = net.connect({ host: route.target.host, port: route.target.port }, () => {
+      s.end(encodeCancelRequest(route.processId, route.secretKey));
+    });
+    s.on('error', () => undefined);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
+    for (const s of this.sessions) s.close('gateway shutting down');
+    for (const u of this.upstreams.values()) await u.catalog.close();
+    await this.deps.audit.close();
+  }
+}
+
+function upstreamPassword(u: Config['upstreams'][string], deps: GatewayDeps): string | undefined {
+  if (u.password_env) {
+    const v = deps.env[u.password_env];
+    if (v === undefined) throw new Error(`environment variable ${u.password_env} (password_env) is not set`);
+    return v;
+  }
+  if (u.password_file) return readFileSync(resolve(deps.baseDir, u.password_file), 'utf8').replace(/\r?\n$/, '');
+  const fromUrl = new URL(u.url).password;
+  return fromUrl ? decodeURIComponent(fromUrl) : undefined;
+}
+
+export function splitHostPort(hp: string): [string, number] {
+  const i = hp.lastIndexOf(':');
+  return [hp.slice(0, i), Number(hp.slice(i + 1))];
+}

@@ -1,0 +1,57 @@
+// What this session has prepared, bound and declared, so that later EXECUTE,
+// Bind, Execute and FETCH (which carry no SQL) are judged by the SQL behind them.
+// SQL-level PREPARE and protocol-level Parse share one namespace, as in Postgres.
+import type { StatementAnalysis } from '../analysis/types.ts';
+import type { FieldDescription, FormatCode } from '../protocol/types.ts';
+
+export interface PreparedEntry {
+  sql: string;
+  /** The statement that runs when this is executed. */
+  statement: StatementAnalysis;
+  /** RowDescription from a Describe of the statement (formats all text). */
+  fields?: FieldDescription[];
+}
+
+export interface PortalEntry {
+  prepared: PreparedEntry;
+  resultFormats: FormatCode[];
+  /** RowDescription for this portal (from the client's Describe or one the gateway added). */
+  fields?: FieldDescription[];
+  describeSent: boolean;
+}
+
+export class SessionRegistry {
+  readonly prepared = new Map<string, PreparedEntry>();
+  readonly portals = new Map<string, PortalEntry>();
+  readonly cursors = new Map<string, StatementAnalysis>();
+  readonly tempRelations = new Set<string>();
+
+  constructor(private readonly maxPrepared: number) {}
+
+  canPrepare(name: string): boolean {
+    return name === '' || this.prepared.has(name) || this.prepared.size < this.maxPrepared;
+  }
+
+  prepare(name: string, entry: PreparedEntry): void {
+    this.prepared.set(name, entry);
+  }
+
+  deallocate(name: string): void {
+    if (name === '*') this.prepared.clear();
+    else this.prepared.delete(name);
+  }
+
+  declare(name: string, inner: StatementAnalysis): void {
+    this.cursors.set(name, inner);
+  }
+
+  closeCursor(name: string): void {
+    if (name === '*') this.cursors.clear();
+    else this.cursors.delete(name);
+  }
+
+  /** Portals (and cursors without HOLD) end with the transaction. */
+  endTransaction(): void {
+    this.portals.clear();
+  }
+}

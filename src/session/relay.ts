@@ -1,0 +1,297 @@
+// Upstream → client: walks the upstream's responses against what was expected,
+// masks rows and COPY data, scrubs errors that could echo masked values, and
+// replaces the errors of sentinel statements with the gateway's own refusal.
+import { decodeBackend, encodeErrorResponse, encodeNoticeResponse } from '../protocol/backend.ts';
+import { errorFields, type PgError } from '../protocol/errors.ts';
+import type { RawMessage } from '../protocol/framer.ts';
+import type { FieldDescription, NoticeFields } from '../protocol/types.ts';
+import { RowMasker } from '../masking/row-masker.ts';
+import { CopyMasker } from '../masking/copy-masker.ts';
+import { encodeCopyData } from '../protocol/backend.ts';
+import type { MaskStrategy } from '../policy/types.ts';
+import { stricter } from '../policy/compile.ts';
+import type { Expectation, ResultPlan } from './expectations.ts';
+import type { OutputBatch } from './output-batch.ts';
+
+const T = (c: string): number => c.charCodeAt(0);
+const DataRow = T('D'), RowDescription = T('T'), CommandComplete = T('C'), ReadyForQuery = T('Z');
+const ErrorResponse = T('E'), NoticeResponse = T('N'), NotificationResponse = T('A'), ParameterStatus = T('S');
+const EmptyQuery = T('I'), ParseComplete = T('1'), BindComplete = T('2'), CloseComplete = T('3'), NoData = T('n');
+const PortalSuspended = T('s'), ParameterDescription = T('t'), CopyOutResponse = T('H'), CopyInResponse = T('G');
+const CopyBothResponse = T('W'), CopyData = T('d'), CopyDone = T('c');
+
+export interface RelayHooks {
+  /** Masks that apply to a column by its table OID and attribute number, whatever the analysis said. */
+  maskByColumn(tableOid: number, attnum: number): MaskStrategy | undefined;
+  hashKey: Buffer;
+  onReadyForQuery(status: 'I' | 'T' | 'E'): void;
+  onCopyIn(active: boolean): void;
+  onStatementDone(plan: ResultPlan, outcome: { tag?: string; error?: string; rows: number }): void;
+  /** Something arrived that the gateway cannot account for: the session must end. */
+  onDesync(why: string): void;
+}
+
+export class ResponseRelay {
+  readonly expected: Expectation[] = [];
+  private masker: RowMasker | null = null;
+  private copyMasker: CopyMasker | null = null;
+  private rows = 0;
+
+  constructor(private readonly out: OutputBatch, private readonly hooks: RelayHooks) {}
+
+  expect(e: Expectation): void {
+    this.expected.push(e);
+  }
+
+  /** True when nothing forwarded is still waiting for its response. */
+  get idle(): boolean {
+    return this.expected.length === 0;
+  }
+
+  handle(msg: RawMessage): void {
+    const type = msg.type;
+    if (type === NoticeResponse) return this.notice(msg);
+    if (type === NotificationResponse) return; // LISTEN is refused for every identity: nothing legitimate arrives here
+    if (type === ParameterStatus) return this.out.push(msg.raw);
+    const e = this.expected[0];
+    if (!e) return this.hooks.onDesync(`unexpected message ${String.fromCharCode(type)} from upstream`);
+    switch (e.kind) {
+      case 'query':
+        return this.query(e, msg);
+      case 'execute':
+        return this.execute(e, msg);
+      case 'parse':
+      case 'bind':
+      case 'close':
+        return this.simple(e, msg, e.kind === 'parse' ? ParseComplete : e.kind === 'bind' ? BindComplete : CloseComplete);
+      case 'describe':
+        return this.describe(e, msg);
+      case 'sync':
+        if (type === ReadyForQuery) {
+          this.expected.shift();
+          this.out.push(msg.raw);
+          return this.hooks.onReadyForQuery(String.fromCharCode(msg.body[0]) as 'I' | 'T' | 'E');
+        }
+        if (type === ErrorResponse) return this.out.push(msg.raw);
+        return this.hooks.onDesync(`unexpected message ${String.fromCharCode(type)} before ReadyForQuery`);
+    }
+  }
+
+  private query(e: Extract<Expectation, { kind: 'query' }>, msg: RawMessage): void {
+    const plan = e.plans[e.index];
+    switch (msg.type) {
+      case RowDescription:
+        this.startRows(plan, msg);
+        return this.out.push(msg.raw);
+      case DataRow:
+        return this.row(msg);
+      case CommandComplete:
+      case EmptyQuery:
+        this.finish(plan, { tag: msg.type === CommandComplete ? cstring(msg.body) : undefined });
+        e.index++;
+        return this.out.push(msg.raw);
+      case CopyOutResponse:
+      case CopyInResponse:
+      case CopyBothResponse:
+      case CopyData:
+      case CopyDone:
+        return this.copy(plan, msg);
+      case ErrorResponse:
+        this.finishWithError(plan, msg);
+        e.index = e.plans.length;
+        return this.error(msg, e.sentinel, plan);
+      case ReadyForQuery:
+        this.expected.shift();
+        this.out.push(msg.raw);
+        return this.hooks.onReadyForQuery(String.fromCharCode(msg.body[0]) as 'I' | 'T' | 'E');
+      default:
+        return this.hooks.onDesync(`unexpected message ${String.fromCharCode(msg.type)} in a query result`);
+    }
+  }
+
+  private execute(e: Extract<Expectation, { kind: 'execute' }>, msg: RawMessage): void {
+    switch (msg.type) {
+      case DataRow:
+        if (!this.masker && !this.copyMasker && this.rows === 0) this.startPortalRows(e);
+        return this.row(msg);
+      case CommandComplete:
+      case EmptyQuery:
+      case PortalSuspended:
+        this.finish(e.plan, { tag: msg.type === CommandComplete ? cstring(msg.body) : undefined });
+        this.expected.shift();
+        return this.out.push(msg.raw);
+      case CopyOutResponse:
+      case CopyInResponse:
+      case CopyBothResponse:
+      case CopyData:
+      case CopyDone:
+        return this.copy(e.plan, msg);
+      case ErrorResponse:
+        this.finishWithError(e.plan, msg);
+        return this.error(msg, undefined, e.plan);
+      default:
+        return this.hooks.onDesync(`unexpected message ${String.fromCharCode(msg.type)} in an Execute result`);
+    }
+  }
+
+  private simple(e: Expectation, msg: RawMessage, ok: number): void {
+    if (msg.type === ok) {
+      this.expected.shift();
+      return this.out.push(msg.raw);
+    }
+    if (msg.type === ErrorResponse) return this.error(msg, e.kind === 'parse' ? e.sentinel : undefined);
+    this.hooks.onDesync(`unexpected message ${String.fromCharCode(msg.type)}`);
+  }
+
+  private describe(e: Extract<Expectation, { kind: 'describe' }>, msg: RawMessage): void {
+    if (msg.type === ParameterDescription) {
+      if (!e.swallow) this.out.push(msg.raw);
+      return;
+    }
+    if (msg.type === RowDescription || msg.type === NoData) {
+      const fields = msg.type === RowDescription ? rowFields(msg) : [];
+      if (e.portal) e.portal.fields = fields;
+      if (e.prepared) e.prepared.fields = fields;
+      this.expected.shift();
+      if (!e.swallow) this.out.push(msg.raw);
+      return;
+    }
+    if (msg.type === ErrorResponse) return this.error(msg);
+    this.hooks.onDesync(`unexpected message ${String.fromCharCode(msg.type)} in a Describe result`);
+  }
+
+  private startRows(plan: ResultPlan | undefined, msg: RawMessage): void {
+    this.rows = 0;
+    this.masker = null;
+    this.masker = this.buildMasker(plan, rowFields(msg));
+  }
+
+  private startPortalRows(e: Extract<Expectation, { kind: 'execute' }>): void {
+    const fields = e.portal.fields;
+    if (!fields) {
+      if (e.plan.verdict.masks) this.hooks.onDesync('masked result without a row description');
+      return;
+    }
+    this.masker = this.buildMasker(e.plan, fields);
+  }
+
+  private buildMasker(plan: ResultPlan | undefined, fields: FieldDescription[]): RowMasker | null {
+    let masks: (MaskStrategy | null)[] | null = plan?.verdict.masks ?? null;
+    if (masks && masks.length !== fields.length) masks = fields.map(() => 'redact'); // cannot map columns: mask all
+    fields.forEach((f, i) => {
+      const byColumn = f.tableOid ? this.hooks.maskByColumn(f.tableOid, f.columnAttnum) : undefined;
+      if (!byColumn) return;
+      masks ??= fields.map(() => null);
+      masks[i] = masks[i] ? stricter(masks[i]!, byColumn) : byColumn;
+    });
+    if (!masks || masks.every((m) => m === null)) return null;
+    return new RowMasker(masks.map((m) => (m ? { strategy: m } : null)), fields, this.hooks.hashKey);
+  }
+
+  private row(msg: RawMessage): void {
+    this.rows++;
+    this.out.push(this.masker ? this.masker.maskDataRow(msg.body) : msg.raw);
+  }
+
+  private copy(plan: ResultPlan | undefined, msg: RawMessage): void {
+    switch (msg.type) {
+      case CopyOutResponse: {
+        this.rows = 0;
+        const m = decodeBackend(msg.type, msg.body);
+        const masks = plan?.verdict.masks;
+        if (masks && masks.some((x) => x !== null) && m.type === 'CopyOutResponse') {
+          const options = plan?.copy ?? { format: m.format === 1 ? 'binary' : 'text', delimiter: '\t', null: '\\N', quote: '"', escape: '"', header: false };
+          const columnMasks = m.columnFormats.length === masks.length ? masks : m.columnFormats.map(() => 'redact' as const);
+          this.copyMasker = new CopyMasker(options, columnMasks.map((s) => (s ? { strategy: s } : null)), columnMasks.map(() => 25), this.hooks.hashKey);
+        }
+        return this.out.push(msg.raw);
+      }
+      case CopyData:
+        this.rows++;
+        if (!this.copyMasker) return this.out.push(msg.raw);
+        for (const part of this.copyMasker.maskChunk(msg.body)) this.out.push(encodeCopyData(part));
+        return;
+      case CopyDone:
+        if (this.copyMasker) for (const part of this.copyMasker.finish()) this.out.push(encodeCopyData(part));
+        this.copyMasker = null;
+        return this.out.push(msg.raw);
+      case CopyInResponse:
+        this.hooks.onCopyIn(true);
+        return this.out.push(msg.raw);
+      case CopyBothResponse:
+        return this.hooks.onDesync('COPY BOTH (replication) is not supported');
+    }
+  }
+
+  private finish(plan: ResultPlan | undefined, outcome: { tag?: string }): void {
+    if (plan) this.hooks.onStatementDone(plan, { ...outcome, rows: rowsOf(outcome.tag) ?? this.rows });
+    this.masker = null;
+    this.copyMasker = null;
+    this.rows = 0;
+    this.hooks.onCopyIn(false);
+  }
+
+  private finishWithError(plan: ResultPlan | undefined, msg: RawMessage): void {
+    const fields = decodeFields(msg);
+    if (plan) this.hooks.onStatementDone(plan, { error: fields.C ?? 'XX000', rows: this.rows });
+    this.masker = null;
+    this.copyMasker = null;
+    this.rows = 0;
+    this.hooks.onCopyIn(false);
+  }
+
+  /** An error ends the extended-protocol request: the upstream skips to Sync, so do we. */
+  private error(msg: RawMessage, sentinel?: PgError, plan?: ResultPlan): void {
+    const head = this.expected[0];
+    if (head && head.kind !== 'query') {
+      while (this.expected.length > 0 && this.expected[0].kind !== 'sync') this.expected.shift();
+    }
+    if (sentinel) return this.out.push(encodeErrorResponse(errorFields(sentinel)));
+    if (plan?.verdict.touchesMasked) return this.out.push(encodeErrorResponse(scrub(decodeFields(msg))));
+    this.out.push(msg.raw);
+  }
+
+  private notice(msg: RawMessage): void {
+    const plan = this.currentPlan();
+    if (plan?.verdict.touchesMasked) return this.out.push(encodeNoticeResponse(scrub(decodeFields(msg))));
+    this.out.push(msg.raw);
+  }
+
+  private currentPlan(): ResultPlan | undefined {
+    const e = this.expected[0];
+    if (e?.kind === 'query') return e.plans[e.index];
+    if (e?.kind === 'execute') return e.plan;
+    return undefined;
+  }
+}
+
+/** Keep what identifies the error; drop every field that can carry data values. */
+function scrub(fields: NoticeFields): NoticeFields {
+  return {
+    S: fields.S ?? 'ERROR',
+    V: fields.V ?? fields.S ?? 'ERROR',
+    C: fields.C ?? 'XX000',
+    M: `scopegate: the database reported an error (SQLSTATE ${fields.C ?? 'XX000'}); its text is withheld because the statement reads masked columns`,
+  };
+}
+
+function decodeFields(msg: RawMessage): NoticeFields {
+  const m = decodeBackend(msg.type, msg.body);
+  return m.type === 'ErrorResponse' || m.type === 'NoticeResponse' ? m.fields : {};
+}
+
+function rowFields(msg: RawMessage): FieldDescription[] {
+  const m = decodeBackend(msg.type, msg.body);
+  return m.type === 'RowDescription' ? m.fields : [];
+}
+
+function cstring(body: Buffer): string {
+  const end = body.indexOf(0);
+  return body.toString('utf8', 0, end < 0 ? body.length : end);
+}
+
+function rowsOf(tag: string | undefined): number | undefined {
+  if (!tag) return undefined;
+  const last = tag.slice(tag.lastIndexOf(' ') + 1);
+  return /^\d+$/.test(last) ? Number(last) : undefined;
+}

@@ -1,0 +1,423 @@
+// One client connection after authentication: every client message is judged
+// here, in order, and either forwarded as it arrived or replaced by a sentinel
+// that makes the upstream fail exactly where Postgres would have failed.
+import type { Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { decodeFrontend, encodeParse, encodeQuery, encodeDescribe } from '../protocol/frontend.ts';
+import { encodeErrorResponse } from '../protocol/backend.ts';
+import { errorFields, PgError, toPgError } from '../protocol/errors.ts';
+import type { MessageFramer, RawMessage } from '../protocol/framer.ts';
+import { ProtocolError, type FrontendMessage } from '../protocol/types.ts';
+import type { QueryAnalysis, StatementAnalysis } from '../analysis/types.ts';
+import type { AnalysisError } from '../analysis/types.ts';
+import type { EffectivePolicy } from '../policy/compile.ts';
+import type { Identity, MaskStrategy, QueryVerdict } from '../policy/types.ts';
+import type { AuditSink } from '../audit/types.ts';
+import type { StatementAnalyzer } from './analyzer.ts';
+import { SessionRegistry, type PortalEntry, type PreparedEntry } from './registry.ts';
+import { judgeQuery, judgeStatement } from './verdicts.ts';
+import { analysisError, functionCallError, verdictError } from './denial.ts';
+import { ResponseRelay } from './relay.ts';
+import { OutputBatch } from './output-batch.ts';
+import type { ResultPlan } from './expectations.ts';
+import type { Catalog } from '../upstream/catalog.ts';
+
+const T = (c: string): number => c.charCodeAt(0);
+
+export interface SessionDeps {
+  id: string;
+  identity: Identity;
+  upstreamName: string;
+  policy: EffectivePolicy;
+  analyzer: StatementAnalyzer;
+  catalog: Catalog;
+  audit: AuditSink;
+  hashKey: Buffer;
+  maxPrepared: number;
+  /** Masks by "tableOid.attnum", for the RowDescription cross-check. */
+  maskByColumn: Map<string, MaskStrategy>;
+  now: () => number;
+  log: (msg: string, extra?: Record<string, unknown>) => void;
+}
+
+export class Session {
+  private readonly registry: SessionRegistry;
+  private readonly relay: ResponseRelay;
+  private readonly toUpstream = new OutputBatch();
+  private readonly toClient = new OutputBatch();
+  private readonly pending: RawMessage[] = [];
+  private processing = false;
+  /** After a refusal in the extended protocol, client messages are dropped until Sync, as Postgres does. */
+  private skipUntilSync = false;
+  private copyIn = false;
+  private closed = false;
+  private readonly sentinelTag = randomBytes(6).toString('hex');
+  private statements = 0;
+  private readonly startedAt: number;
+
+  constructor(
+    private readonly client: Socket,
+    private readonly clientFramer: MessageFramer,
+    private readonly upstream: Socket,
+    private readonly upstreamFramer: MessageFramer,
+    private readonly deps: SessionDeps,
+  ) {
+    this.startedAt = deps.now();
+    this.registry = new SessionRegistry(deps.maxPrepared);
+    this.relay = new ResponseRelay(this.toClient, {
+      hashKey: deps.hashKey,
+      maskByColumn: (oid, attnum) => deps.maskByColumn.get(`${oid}.${attnum}`),
+      onReadyForQuery: (status) => {
+        if (status === 'I') this.registry.endTransaction();
+      },
+      onCopyIn: (active) => (this.copyIn = active),
+      onStatementDone: (plan, outcome) => this.auditStatement(plan, outcome),
+      onDesync: (why) => this.fail(new PgError('08P01', `scopegate: protocol desynchronised (${why})`, { severity: 'FATAL' })),
+    });
+  }
+
+  start(): void {
+    this.client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    this.upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    this.client.on('drain', () => this.upstream.resume());
+    this.upstream.on('drain', () => this.client.resume());
+    this.client.on('close', () => this.close('client disconnected'));
+    this.upstream.on('close', () => this.close('upstream disconnected'));
+    this.client.on('error', () => this.close('client error'));
+    this.upstream.on('error', () => this.close('upstream error'));
+    this.onUpstreamData(Buffer.alloc(0));
+    this.onClientData(Buffer.alloc(0));
+    this.client.resume();
+    this.upstream.resume();
+  }
+
+  // ------------------------------------------------------------ client → upstream
+
+  private onClientData(chunk: Buffer): void {
+    try {
+      if (chunk.length > 0) this.clientFramer.push(chunk);
+      for (let m = this.clientFramer.next(); m; m = this.clientFramer.next()) this.pending.push(m);
+    } catch (err) {
+      return this.fail(toPgError(err));
+    }
+    if (this.pending.length > 256) this.client.pause();
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (this.pending.length > 0 && !this.closed) {
+        const raw = this.pending.shift()!;
+        const work = this.handleClientMessage(raw);
+        if (work) {
+          this.flushUpstream();
+          await work;
+        }
+      }
+      this.flushUpstream();
+      this.flushClient();
+      if (this.pending.length === 0 && !this.closed) this.client.resume();
+    } catch (err) {
+      this.fail(toPgError(err));
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  /** Returns a promise only when the message needs asynchronous work (catalog lookups). */
+  private handleClientMessage(raw: RawMessage): Promise<void> | void {
+    const type = raw.type;
+    if (this.copyIn && (type === T('d') || type === T('c') || type === T('f'))) return this.forward(raw);
+    let msg: FrontendMessage;
+    try {
+      msg = decodeFrontend(type, raw.body);
+    } catch (err) {
+      if (err instanceof ProtocolError && err.code === '22021' && (type === T('Q') || type === T('P'))) {
+        // Bad bytes in SQL: refuse the statement, keep the session.
+        return this.refuse(new PgError('22021', `scopegate: ${err.message}`), type === T('P'));
+      }
+      throw err;
+    }
+    if (this.skipUntilSync && msg.type !== 'Sync') return;
+    switch (msg.type) {
+      case 'Query':
+        return this.onQuery(raw, msg.sql);
+      case 'Parse':
+        return this.onParse(raw, msg.name, msg.sql);
+      case 'Bind':
+        return this.onBind(raw, msg.portal, msg.statement, msg.resultFormats);
+      case 'Describe':
+        return this.onDescribe(raw, msg.kind, msg.name);
+      case 'Execute':
+        return this.onExecute(raw, msg.portal);
+      case 'Close':
+        if (msg.kind === 'S') this.registry.deallocate(msg.name);
+        else this.registry.portals.delete(msg.name);
+        this.relay.expect({ kind: 'close' });
+        return this.forward(raw);
+      case 'Sync':
+        this.skipUntilSync = false;
+        this.relay.expect({ kind: 'sync' });
+        return this.forward(raw);
+      case 'Flush':
+        return this.forward(raw);
+      case 'Terminate':
+        this.forward(raw);
+        this.flushUpstream();
+        return this.close('client terminated');
+      case 'FunctionCall':
+        this.auditDenied('<FunctionCall message>', 'guardrail function-call');
+        return this.refuse(functionCallError(), false);
+      case 'CopyData':
+      case 'CopyDone':
+      case 'CopyFail':
+        // Outside COPY mode Postgres ignores CopyDone/CopyFail and errors on CopyData; never forward them.
+        return;
+      case 'PasswordMessage':
+        throw new ProtocolError('unexpected password message after authentication');
+    }
+  }
+
+  private onQuery(raw: RawMessage, sql: string): Promise<void> | void {
+    const cached = this.deps.analyzer.cached(sql, this.registry.tempRelations);
+    if (cached) return this.runQuery(raw, sql, cached);
+    return this.deps.analyzer.analyze(sql, this.registry.tempRelations).then((a) => this.runQuery(raw, sql, a));
+  }
+
+  private runQuery(raw: RawMessage, sql: string, analysis: QueryAnalysis | AnalysisError): void {
+    if ('code' in analysis) {
+      this.auditDenied(sql, `analysis: ${analysis.message}`);
+      return this.refuse(analysisError(analysis), false);
+    }
+    const verdict = judgeQuery(this.deps.policy, analysis, this.registry);
+    if (verdict.decision !== 'allow') {
+      this.auditVerdict(sql, verdict);
+      return this.refuse(verdictError(verdict, this.deps.identity), false);
+    }
+    const now = this.deps.now();
+    const plans: ResultPlan[] = analysis.statements.map((s, i) => ({
+      sql: s.sql,
+      verdict: verdict.statements[i],
+      copy: s.copy ?? this.cursorCopy(s),
+      startedAt: now,
+    }));
+    analysis.statements.forEach((s) => this.track(s, s.sql));
+    this.relay.expect({ kind: 'query', plans, index: 0 });
+    this.forward(raw);
+  }
+
+  private cursorCopy(_s: StatementAnalysis): undefined {
+    return undefined;
+  }
+
+  /** Remember what a forwarded statement creates: prepared statements, cursors, temp tables. */
+  private track(s: StatementAnalysis, sql: string): void {
+    if (s.kind === 'prepare' && s.name && s.inner) this.registry.prepare(s.name, { sql, statement: s.inner });
+    else if (s.kind === 'deallocate' && s.name) this.registry.deallocate(s.name);
+    else if (s.kind === 'declare' && s.name && s.inner) this.registry.declare(s.name, s.inner);
+    else if (s.kind === 'close-cursor' && s.name) this.registry.closeCursor(s.name);
+    for (const t of s.createsTemp ?? []) this.registry.tempRelations.add(t);
+    if (s.changesCatalog) this.deps.catalog.invalidate();
+  }
+
+  private onParse(raw: RawMessage, name: string, sql: string): Promise<void> | void {
+    if (!this.registry.canPrepare(name)) {
+      return this.refuse(new PgError('53400', `scopegate: too many prepared statements in this session (limit ${this.deps.maxPrepared})`), true);
+    }
+    const cached = this.deps.analyzer.cached(sql, this.registry.tempRelations);
+    if (cached) return this.runParse(raw, name, sql, cached);
+    return this.deps.analyzer.analyze(sql, this.registry.tempRelations).then((a) => this.runParse(raw, name, sql, a));
+  }
+
+  private runParse(raw: RawMessage, name: string, sql: string, analysis: QueryAnalysis | AnalysisError): void {
+    if ('code' in analysis) {
+      this.auditDenied(sql, `analysis: ${analysis.message}`);
+      return this.refuse(analysisError(analysis), true);
+    }
+    if (analysis.statements.length > 1) {
+      return this.refuse(new PgError('42601', 'cannot insert multiple commands into a prepared statement'), true);
+    }
+    const verdict = judgeQuery(this.deps.policy, analysis, this.registry);
+    if (verdict.decision !== 'allow') {
+      this.auditVerdict(sql, verdict);
+      return this.refuse(verdictError(verdict, this.deps.identity), true);
+    }
+    const statement = analysis.statements[0] ?? emptyStatement(sql);
+    this.registry.prepare(name, { sql, statement });
+    this.track(statement, sql);
+    this.relay.expect({ kind: 'parse' });
+    this.forward(raw);
+  }
+
+  private onBind(raw: RawMessage, portal: string, statement: string, resultFormats: (0 | 1)[]): void {
+    const prepared = this.registry.prepared.get(statement);
+    if (!prepared) {
+      return this.refuse(new PgError('26000', `scopegate: prepared statement "${statement}" was not prepared through this session`), true);
+    }
+    // Judge again at Bind: the policy may have changed since Parse (reload, expired grant).
+    const verdict = judgeStatement(this.deps.policy, prepared.statement, this.registry);
+    if (verdict.decision !== 'allow') {
+      this.auditVerdict(prepared.sql, { decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision !== 'allow') });
+      return this.refuse(verdictError({ decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision !== 'allow') }, this.deps.identity), true);
+    }
+    this.registry.portals.set(portal, { prepared, resultFormats, describeSent: false });
+    this.relay.expect({ kind: 'bind' });
+    this.forward(raw);
+  }
+
+  private onDescribe(raw: RawMessage, kind: 'S' | 'P', name: string): void {
+    if (kind === 'P') {
+      const portal = this.registry.portals.get(name);
+      if (portal) portal.describeSent = true;
+      this.relay.expect({ kind: 'describe', portal, swallow: false });
+    } else {
+      this.relay.expect({ kind: 'describe', prepared: this.registry.prepared.get(name), swallow: false });
+    }
+    this.forward(raw);
+  }
+
+  private onExecute(raw: RawMessage, portalName: string): void {
+    const portal = this.registry.portals.get(portalName);
+    if (!portal) {
+      // Unknown to us means unknown upstream too (every Bind passes through here); let Postgres answer.
+      this.relay.expect({ kind: 'execute', portal: { prepared: { sql: '', statement: emptyStatement('') }, resultFormats: [], describeSent: true }, plan: this.plan('', null) });
+      return this.forward(raw);
+    }
+    const verdict = judgeStatement(this.deps.policy, portal.prepared.statement, this.registry);
+    const plan: ResultPlan = { sql: portal.prepared.sql, verdict, copy: portal.prepared.statement.copy, startedAt: this.deps.now() };
+    if (verdict.masks && !portal.describeSent) {
+      // Masking needs the column types and formats of this portal: ask, and keep the answer from the client.
+      this.relay.expect({ kind: 'describe', portal, swallow: true });
+      portal.describeSent = true;
+      this.toUpstream.push(encodeDescribe('P', portalName));
+    }
+    this.relay.expect({ kind: 'execute', portal, plan });
+    this.forward(raw);
+  }
+
+  private plan(sql: string, verdict: ResultPlan['verdict'] | null): ResultPlan {
+    return { sql, verdict: verdict ?? { decision: 'allow', reasons: [], masks: null, maskedColumns: [], touchesMasked: false }, startedAt: this.deps.now() };
+  }
+
+  /**
+   * Refuse in place: send the upstream a statement that fails at once, so that
+   * transaction state (25P02 in a block, skip-until-Sync in the extended
+   * protocol) is exactly what Postgres would give, and show the client our error.
+   */
+  private refuse(error: PgError, extended: boolean): void {
+    const sentinelSql = `SELECT 'scopegate:refused:${this.sentinelTag}'::pg_catalog.int4`;
+    if (extended) {
+      this.relay.expect({ kind: 'parse', sentinel: error });
+      this.toUpstream.push(encodeParse('', sentinelSql, []));
+      this.skipUntilSync = true;
+    } else {
+      this.relay.expect({ kind: 'query', plans: [], index: 0, sentinel: error });
+      this.toUpstream.push(encodeQuery(sentinelSql));
+    }
+  }
+
+  private forward(raw: RawMessage): void {
+    this.toUpstream.push(raw.raw);
+  }
+
+  private flushUpstream(): void {
+    if (!this.toUpstream.flush(this.upstream)) this.client.pause();
+  }
+
+  private flushClient(): void {
+    if (!this.toClient.flush(this.client)) this.upstream.pause();
+  }
+
+  // ------------------------------------------------------------ upstream → client
+
+  private onUpstreamData(chunk: Buffer): void {
+    try {
+      if (chunk.length > 0) this.upstreamFramer.push(chunk);
+      for (let m = this.upstreamFramer.next(); m; m = this.upstreamFramer.next()) this.relay.handle(m);
+    } catch (err) {
+      this.deps.log('upstream stream error', { error: (err as Error).message });
+      return this.fail(new PgError('08P01', 'scopegate: invalid data from the upstream database', { severity: 'FATAL' }));
+    }
+    this.flushClient();
+  }
+
+  // ------------------------------------------------------------ audit and lifecycle
+
+  private auditVerdict(sql: string, verdict: QueryVerdict): void {
+    this.deps.audit.write({
+      type: 'statement',
+      session: this.deps.id,
+      identity: this.deps.identity.name,
+      upstream: this.deps.upstreamName,
+      sql,
+      verdict: verdict.decision,
+      reasons: verdict.statements.flatMap((s) => s.reasons).filter((r) => r.decision !== 'allow').map((r) => r.rule + ': ' + r.message),
+      at: new Date(this.deps.now()).toISOString(),
+    });
+  }
+
+  private auditDenied(sql: string, reason: string): void {
+    this.deps.audit.write({
+      type: 'statement', session: this.deps.id, identity: this.deps.identity.name, upstream: this.deps.upstreamName,
+      sql, verdict: 'deny', reasons: [reason], at: new Date(this.deps.now()).toISOString(),
+    });
+  }
+
+  private auditStatement(plan: ResultPlan, outcome: { tag?: string; error?: string; rows: number }): void {
+    this.statements++;
+    this.deps.audit.write({
+      type: 'statement',
+      session: this.deps.id,
+      identity: this.deps.identity.name,
+      upstream: this.deps.upstreamName,
+      sql: plan.sql,
+      verdict: 'allow',
+      masked: plan.verdict.maskedColumns.length > 0 ? plan.verdict.maskedColumns : undefined,
+      durationMs: this.deps.now() - plan.startedAt,
+      rows: outcome.rows,
+      tag: outcome.tag,
+      error: outcome.error,
+      at: new Date(this.deps.now()).toISOString(),
+    });
+  }
+
+  private fail(err: PgError): void {
+    if (this.closed) return;
+    this.deps.log('session failed', { session: this.deps.id, error: err.message });
+    this.toClient.push(encodeErrorResponse(errorFields(new PgError(err.code, err.message, { severity: 'FATAL', hint: err.hint }))));
+    this.flushClient();
+    this.close(err.message);
+  }
+
+  close(why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.end();
+    this.upstream.end();
+    setTimeout(() => {
+      this.client.destroy();
+      this.upstream.destroy();
+    }, 1000).unref();
+    this.deps.audit.write({
+      type: 'session_end',
+      session: this.deps.id,
+      identity: this.deps.identity.name,
+      upstream: this.deps.upstreamName,
+      reason: why,
+      statements: this.statements,
+      durationMs: this.deps.now() - this.startedAt,
+      at: new Date(this.deps.now()).toISOString(),
+    });
+    this.onClose?.();
+  }
+
+  onClose?: () => void;
+}
+
+function emptyStatement(sql: string): StatementAnalysis {
+  return { kind: 'other', node: 'Empty', sql, actions: [], guardrails: [], output: null, uses: [] };
+}
+
+export type { PortalEntry, PreparedEntry };
