@@ -34,8 +34,8 @@ export function parseConfig(text: string, source = 'config'): Config {
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `${source}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
+        const pos = lines.linePos(e.pos[0]);
+        return `${source}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`;
       }),
     );
   }

@@ -50,8 +50,15 @@ export class SessionRegistry {
     else this.cursors.delete(name);
   }
 
-  /** Portals (and cursors without HOLD) end with the transaction. */
-  endTransaction(): void {
-    this.portals.clear();
+  /**
+   * Portals are kept until replaced or closed, even past the end of their
+   * transaction: responses arrive asynchronously, and forgetting a portal that
+   * a pipelined Execute still refers to would lose its masking plan. A stale
+   * entry is harmless (Postgres rejects an Execute of a portal that is gone).
+   */
+  bind(name: string, portal: PortalEntry): boolean {
+    if (name !== '' && !this.portals.has(name) && this.portals.size >= this.maxPrepared) return false;
+    this.portals.set(name, portal);
+    return true;
   }
 }

@@ -67,9 +67,7 @@ export class Session {
     this.relay = new ResponseRelay(this.toClient, {
       hashKey: deps.hashKey,
       maskByColumn: (oid, attnum) => deps.maskByColumn.get(`${oid}.${attnum}`),
-      onReadyForQuery: (status) => {
-        if (status === 'I') this.registry.endTransaction();
-      },
+      onReadyForQuery: () => undefined,
       onCopyIn: (active) => (this.copyIn = active),
       onStatementDone: (plan, outcome) => this.auditStatement(plan, outcome),
       onDesync: (why) => this.fail(new PgError('08P01', `scopegate: protocol desynchronised (${why})`, { severity: 'FATAL' })),
@@ -200,16 +198,12 @@ export class Session {
     const plans: ResultPlan[] = analysis.statements.map((s, i) => ({
       sql: s.sql,
       verdict: verdict.statements[i],
-      copy: s.copy ?? this.cursorCopy(s),
+      copy: s.copy,
       startedAt: now,
     }));
     analysis.statements.forEach((s) => this.track(s, s.sql));
     this.relay.expect({ kind: 'query', plans, index: 0 });
     this.forward(raw);
-  }
-
-  private cursorCopy(_s: StatementAnalysis): undefined {
-    return undefined;
   }
 
   /** Remember what a forwarded statement creates: prepared statements, cursors, temp tables. */
@@ -262,7 +256,9 @@ export class Session {
       this.auditVerdict(prepared.sql, { decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision !== 'allow') });
       return this.refuse(verdictError({ decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision !== 'allow') }, this.deps.identity), true);
     }
-    this.registry.portals.set(portal, { prepared, resultFormats, describeSent: false });
+    if (!this.registry.bind(portal, { prepared, resultFormats, describeSent: false })) {
+      return this.refuse(new PgError('53400', `scopegate: too many open portals in this session (limit ${this.deps.maxPrepared})`), true);
+    }
     this.relay.expect({ kind: 'bind' });
     this.forward(raw);
   }
@@ -281,9 +277,8 @@ export class Session {
   private onExecute(raw: RawMessage, portalName: string): void {
     const portal = this.registry.portals.get(portalName);
     if (!portal) {
-      // Unknown to us means unknown upstream too (every Bind passes through here); let Postgres answer.
-      this.relay.expect({ kind: 'execute', portal: { prepared: { sql: '', statement: emptyStatement('') }, resultFormats: [], describeSent: true }, plan: this.plan('', null) });
-      return this.forward(raw);
+      // Every Bind passes through here, so an unknown portal is unknown upstream too; without its plan, refuse.
+      return this.refuse(new PgError('34000', `scopegate: portal "${portalName}" does not exist`), true);
     }
     const verdict = judgeStatement(this.deps.policy, portal.prepared.statement, this.registry);
     const plan: ResultPlan = { sql: portal.prepared.sql, verdict, copy: portal.prepared.statement.copy, startedAt: this.deps.now() };
@@ -295,10 +290,6 @@ export class Session {
     }
     this.relay.expect({ kind: 'execute', portal, plan });
     this.forward(raw);
-  }
-
-  private plan(sql: string, verdict: ResultPlan['verdict'] | null): ResultPlan {
-    return { sql, verdict: verdict ?? { decision: 'allow', reasons: [], masks: null, maskedColumns: [], touchesMasked: false }, startedAt: this.deps.now() };
   }
 
   /**

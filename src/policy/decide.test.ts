@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StatementAnalysis } from '../analysis/types.ts';
+import { parseConfig } from '../config/load.ts';
+import { compileEffectivePolicy } from './compile.ts';
+import { decideStatement, combine } from './decide.ts';
+
+const config = parseConfig(`
+upstreams: { db: { url: "postgres://u@h/db" } }
+policies:
+  - name: reporting
+    for: { groups: [reporting] }
+    allow:
+      - read: [analytics.*, public.customers]
+    review:
+      - update: [analytics.flags]
+    deny:
+      - read: [billing.*]
+    mask:
+      public.customers.ssn: last4
+      public.customers.email: email
+  - name: extra
+    for: { names: [reporter] }
+    allow:
+      - read: [billing.*]
+    guardrails: { lift: [truncate] }
+`);
+const reporter = compileEffectivePolicy(config.policies, { name: 'reporter', groups: ['reporting'], method: 'token' }, 'db');
+
+function stmt(partial: Partial<StatementAnalysis>): StatementAnalysis {
+  return { kind: 'select', node: 'SelectStmt', sql: '', actions: [], guardrails: [], output: null, uses: [], ...partial };
+}
+
+test('policies that match by group and by name are merged; deny beats allow', () => {
+  assert.deepEqual(reporter.policies, ['reporting', 'extra']);
+  const v = decideStatement(reporter, stmt({ actions: [{ privilege: 'read', object: 'billing.api_keys', via: 'FROM clause' }] }));
+  assert.equal(v.decision, 'deny');
+  assert.match(v.reasons[0].rule, /deny read billing\.\*/);
+});
+
+test('review beats allow, and an unlisted object is denied by default', () => {
+  assert.equal(decideStatement(reporter, stmt({ actions: [{ privilege: 'update', object: 'analytics.flags', via: '' }] })).decision, 'review');
+  const v = decideStatement(reporter, stmt({ actions: [{ privilege: 'read', object: 'public.orders', via: '' }] }));
+  assert.equal(v.decision, 'deny');
+  assert.equal(v.reasons[0].rule, 'default deny');
+});
+
+test('catalog metadata is readable, guardrails deny unless lifted, unanalysable never lifts', () => {
+  assert.equal(decideStatement(reporter, stmt({ actions: [{ privilege: 'read', object: 'pg_catalog.pg_class', via: '' }] })).decision, 'allow');
+  assert.equal(decideStatement(reporter, stmt({ guardrails: [{ rule: 'do-block', detail: 'DO' }] })).decision, 'deny');
+  assert.equal(decideStatement(reporter, stmt({ guardrails: [{ rule: 'truncate', detail: 'TRUNCATE' }] })).decision, 'allow');
+  assert.equal(decideStatement(reporter, stmt({ guardrails: [{ rule: 'unanalysable', detail: '?' }] })).decision, 'deny');
+});
+
+test('masks follow lineage: direct outputs keep their strategy, derived ones are redacted', () => {
+  const v = decideStatement(reporter, stmt({
+    actions: [{ privilege: 'read', object: 'public.customers', via: '' }],
+    output: [
+      { name: 'id', sources: ['public.customers.id'], direct: true },
+      { name: 'ref', sources: ['public.customers.ssn'], direct: true },
+      { name: 'e', sources: ['public.customers.email'], direct: false },
+    ],
+    uses: [{ column: 'public.customers.email', context: 'expression' }],
+  }));
+  assert.equal(v.decision, 'allow');
+  assert.deepEqual(v.masks, [null, 'last4', 'redact']);
+  assert.deepEqual(v.maskedColumns.sort(), ['public.customers.email', 'public.customers.ssn']);
+  assert.equal(v.touchesMasked, true);
+});
+
+test('masked columns used as oracles or written elsewhere are denied; presence checks are not', () => {
+  for (const context of ['predicate', 'order', 'group', 'write'] as const) {
+    const v = decideStatement(reporter, stmt({ uses: [{ column: 'public.customers.ssn', context }] }));
+    assert.equal(v.decision, 'deny', context);
+  }
+  assert.equal(decideStatement(reporter, stmt({ uses: [{ column: 'public.customers.ssn', context: 'presence' }] })).decision, 'allow');
+});
+
+test('a metadata query that names a denied schema is refused', () => {
+  const v = decideStatement(reporter, stmt({ actions: [{ privilege: 'read', object: 'pg_catalog.pg_class', via: '' }], catalogNames: ['billing'] }));
+  assert.equal(v.decision, 'deny');
+  assert.equal(decideStatement(reporter, stmt({ catalogNames: ['analytics'] })).decision, 'allow');
+});
+
+test('a query is as strict as its strictest statement', () => {
+  const allow = decideStatement(reporter, stmt({}));
+  const deny = decideStatement(reporter, stmt({ guardrails: [{ rule: 'drop', detail: 'DROP TABLE' }] }));
+  assert.equal(combine([allow, deny]).decision, 'deny');
+  assert.equal(combine([allow]).decision, 'allow');
+});
