@@ -79,7 +79,7 @@ export class Catalog {
   async prepare(): Promise<void> {
     if (this.fresh()) return;
     if (this.searchPath) this.invalidate();
-    const res = await this.query<{ path: string[] }>('SELECT pg_catalog.current_schemas(true) AS path', []);
+    const res = await this.query<{ path: string[] }>('SELECT pg_catalog.current_schemas(true)::text[] AS path', []);
     const path = res.rows[0].path;
     this.searchPath = { value: path.includes('pg_catalog') ? path : ['pg_catalog', ...path], expires: this.now() + this.ttl };
   }
