@@ -32,7 +32,7 @@ export async function explainCommand(args: string[]): Promise<number> {
 
   await initAnalysis();
   const password = upstream.password_env ? process.env[upstream.password_env] : undefined;
-  const catalog = new Catalog({ connectionString: upstream.url, password });
+  const catalog = new Catalog({ ...parseUpstreamUrl(upstream.url), password });
   try {
     const analyzer = new StatementAnalyzer(catalog, parseUpstreamUrl(upstream.url).database, { maxSqlBytes: config.limits.max_sql_bytes });
     const analysis = await analyzer.analyze(sql, new Set());

@@ -70,7 +70,7 @@ export class Gateway {
     }
     for (const [name, u] of Object.entries(config.upstreams)) {
       const target: UpstreamTarget = { ...parseUpstreamUrl(u.url), password: upstreamPassword(u, deps), tls: u.tls };
-      const catalog = new Catalog({ connectionString: u.url, password: target.password });
+      const catalog = new Catalog(target);
       this.upstreams.set(name, {
         name,
         target,

@@ -5,7 +5,10 @@ import pg from 'pg';
 import type { CatalogRequest, CatalogSnapshot, FunctionInfo, RelationInfo, RelationKind } from '../analysis/types.ts';
 
 export interface CatalogSource {
-  connectionString: string;
+  host: string;
+  port: number;
+  user: string;
+  database: string;
   password?: string;
   ttlMs?: number;
 }
@@ -130,7 +133,8 @@ export class Catalog {
   private connect(): Promise<pg.Client> {
     if (this.client) return Promise.resolve(this.client);
     if (this.connecting) return this.connecting;
-    const client = new pg.Client({ connectionString: this.source.connectionString, password: this.source.password, application_name: 'scopegate-catalog' });
+    const { host, port, user, database, password } = this.source;
+    const client = new pg.Client({ host, port, user, database, password, application_name: 'scopegate-catalog' });
     const drop = (): void => {
       if (this.client === client) {
         this.client = null;

@@ -1,0 +1,48 @@
+// Routine calls: name rules, volatility, SECURITY DEFINER, execute actions and body analysis.
+import { addAction, addGuardrail, unanalysable, type Env } from './env.ts';
+import { mixed, NO_LIN, type Lin } from './lineage.ts';
+import { resolveFunctions, SYSTEM_SCHEMAS } from './resolve.ts';
+import { functionRule, SAFE_VOLATILE } from './function-rules.ts';
+import { analyseRoutineBody } from './bodies.ts';
+import type { FunctionInfo } from './types.ts';
+
+export type CallSite = 'expression' | 'from' | 'call' | 'trigger';
+
+const VIA: Record<CallSite, string> = {
+  expression: 'function call', from: 'FROM function', call: 'CALL', trigger: 'trigger function',
+};
+
+export interface CallResult {
+  /** Sources of the values the routine bodies return (never direct). */
+  lin: Lin;
+  /** Every overload the name resolved to. */
+  fns: FunctionInfo[];
+}
+
+/** Record everything a call of the routine named `parts` implies; resolve overloads by name. */
+export function callRoutine(env: Env, parts: string[], site: CallSite): CallResult {
+  const r = resolveFunctions(env, parts);
+  if (r.status === 'absent') unanalysable(env, `function ${r.name} does not exist`);
+  if (r.status !== 'found') return { lin: NO_LIN, fns: [] };
+  const lins: Lin[] = [];
+  for (const fi of r.fns) {
+    const rule = functionRule(fi.name);
+    if (rule) addGuardrail(env, rule, `${fi.name}()`);
+    if (SYSTEM_SCHEMAS.has(fi.schema)) {
+      if (!rule && fi.volatility === 'volatile' && !SAFE_VOLATILE.has(fi.name)) {
+        addGuardrail(env, 'side-effect-function', `${fi.name}() is volatile`);
+      }
+      continue;
+    }
+    const qn = `${fi.schema}.${fi.name}`;
+    addAction(env, 'execute', qn, VIA[site]);
+    if (fi.securityDefiner) addGuardrail(env, 'security-definer', `${qn}() is SECURITY DEFINER`);
+    lins.push(analyseRoutineBody(env, fi, rule !== undefined));
+  }
+  return { lin: mixed(lins), fns: r.fns };
+}
+
+/** Lineage of a function call in an expression (arguments are handled by the caller). */
+export function callFunction(env: Env, parts: string[], site: CallSite): Lin {
+  return callRoutine(env, parts, site).lin;
+}
