@@ -22,7 +22,13 @@ async function freePort(preferred: number): Promise<number> {
   return tryPort(preferred).catch(() => tryPort(0));
 }
 
-export async function runDemo(): Promise<() => Promise<void>> {
+export interface Demo {
+  port: number;
+  tokens: { reporter: string; writer: string };
+  stop(): Promise<void>;
+}
+
+export async function runDemo(): Promise<Demo> {
   const db = await PGlite.create();
   await db.exec(readFileSync(new URL('./sample.sql', import.meta.url), 'utf8'));
   const dbPort = await freePort(0);
@@ -91,18 +97,19 @@ Connect as the writer:
 
 Press Ctrl-C to stop.
 `);
-  return async () => {
+  const stop = async (): Promise<void> => {
     await gateway.close();
     await pgServer.stop();
     await db.close();
   };
+  return { port, tokens: { reporter, writer }, stop };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const stop = await runDemo();
+  const demo = await runDemo();
   const shutdown = (): void => {
     console.log('\nstopping…');
-    void stop().then(() => process.exit(0));
+    void demo.stop().then(() => process.exit(0));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
