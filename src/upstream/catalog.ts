@@ -26,7 +26,7 @@ SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS k
             JOIN pg_catalog.pg_class cc ON cc.oid = i.inhrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace
             WHERE i.inhparent = c.oid), '[]') AS children
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = $1 AND c.relname = $2`;
+WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
 const functionSql = `
 SELECT p.oid::int AS oid, n.nspname AS schema, p.proname AS name, p.prokind AS kind, p.provolatile AS volatility,
@@ -36,7 +36,7 @@ SELECT p.oid::int AS oid, n.nspname AS schema, p.proname AS name, p.prokind AS k
   p.proargnames AS argnames, p.proargmodes::text[] AS argmodes
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
-WHERE n.nspname = $1 AND p.proname = $2`;
+WHERE (n.nspname, p.proname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
 interface Cached<T> { value: T; expires: number }
 
@@ -87,15 +87,34 @@ export class Catalog {
     this.searchPath = { value: path.includes('pg_catalog') ? path : ['pg_catalog', ...path], expires: this.now() + this.ttl };
   }
 
+  /** Fetches what analysis asked for: one round trip per kind of fact, shared by concurrent callers. */
   async load(requests: CatalogRequest[]): Promise<void> {
-    await Promise.all(requests.map((r) => (r.type === 'relation' ? this.loadRelation(r.schema, r.name) : this.loadFunctions(r.schema, r.name))));
+    const relations = requests.filter((r) => r.type === 'relation');
+    const functions = requests.filter((r) => r.type === 'functions');
+    await Promise.all([
+      relations.length > 0 ? this.once(`r:${keys(relations)}`, () => this.loadRelations(relations)) : undefined,
+      functions.length > 0 ? this.once(`f:${keys(functions)}`, () => this.loadFunctions(functions)) : undefined,
+    ]);
   }
 
-  private async loadRelation(schema: string, name: string): Promise<void> {
-    const res = await this.query<RelationRow>(relationSql, [schema, name]);
-    const row = res.rows[0];
-    const value: RelationInfo | null = row
-      ? {
+  private inflight = new Map<string, Promise<void>>();
+
+  private once(key: string, load: () => Promise<void>): Promise<void> {
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = load().finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    }
+    return p;
+  }
+
+  private async loadRelations(requests: CatalogRequest[]): Promise<void> {
+    const res = await this.query<RelationRow>(relationSql, [requests.map((r) => r.schema), requests.map((r) => r.name)]);
+    const expires = this.now() + this.ttl;
+    for (const r of requests) this.relations.set(`${r.schema}.${r.name}`, { value: null, expires });
+    for (const row of res.rows) {
+      this.relations.set(`${row.schema}.${row.name}`, {
+        value: {
           oid: row.oid,
           schema: row.schema,
           name: row.name,
@@ -103,29 +122,41 @@ export class Catalog {
           columns: row.columns,
           definition: row.definition ?? undefined,
           children: row.children,
-        }
-      : null;
-    this.relations.set(`${schema}.${name}`, { value, expires: this.now() + this.ttl });
+        },
+        expires,
+      });
+    }
   }
 
-  private async loadFunctions(schema: string, name: string): Promise<void> {
-    const res = await this.query<FunctionRow>(functionSql, [schema, name]);
-    const value: FunctionInfo[] | null = res.rows.length === 0 ? null : res.rows.map(toFunctionInfo);
-    this.functionsByName.set(`${schema}.${name}`, { value, expires: this.now() + this.ttl });
+  private async loadFunctions(requests: CatalogRequest[]): Promise<void> {
+    const res = await this.query<FunctionRow>(functionSql, [requests.map((r) => r.schema), requests.map((r) => r.name)]);
+    const expires = this.now() + this.ttl;
+    const found = new Map<string, FunctionInfo[]>();
+    for (const row of res.rows) {
+      const key = `${row.schema}.${row.name}`;
+      found.set(key, [...(found.get(key) ?? []), toFunctionInfo(row)]);
+    }
+    for (const r of requests) {
+      const key = `${r.schema}.${r.name}`;
+      this.functionsByName.set(key, { value: found.get(key) ?? null, expires });
+    }
   }
 
-  /** Relation by OID, for checking RowDescription table OIDs; only what is already cached. */
-  relationByOid(oid: number): RelationInfo | undefined {
-    for (const c of this.relations.values()) if (c.value?.oid === oid) return c.value;
-    return undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** One query at a time on the control connection (pg would queue them, with a warning). */
+  private query<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<T>> {
+    const run = this.queue.then(() => this.queryNow<T>(sql, params));
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
-  private async query<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<T>> {
+  private async queryNow<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<T>> {
     const client = await this.connect();
     try {
       return await client.query<T>(sql, params);
     } catch (err) {
-      if (this.client !== client) return this.query(sql, params); // connection was replaced while we waited
+      if (this.client !== client) return this.queryNow(sql, params); // connection was replaced while we waited
       throw err;
     }
   }
@@ -172,6 +203,10 @@ interface RelationRow {
 interface FunctionRow {
   oid: number; schema: string; name: string; kind: string; volatility: string; securityDefiner: boolean;
   language: string; returnsSet: boolean; body: string | null; argnames: string[] | null; argmodes: string[] | null;
+}
+
+function keys(requests: CatalogRequest[]): string {
+  return requests.map((r) => `${r.schema}.${r.name}`).sort().join(',');
 }
 
 function toFunctionInfo(row: FunctionRow): FunctionInfo {
