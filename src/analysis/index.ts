@@ -2,3 +2,5 @@
 export { initAnalysis, parseQuery, isAnalysisError, type ParseLimits } from './parse.ts';
 export { analyzeQuery, analyzeSql } from './analyze.ts';
 export type * from './types.ts';
+
+export { literalKey, literalFree } from './literal-key.ts';

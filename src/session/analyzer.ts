@@ -1,6 +1,6 @@
 // Analysis with live catalog facts: parse (cached), then analyse, fetching
 // missing catalog facts in rounds until the analysis is complete.
-import { analyzeQuery, parseQuery } from '../analysis/index.ts';
+import { analyzeQuery, literalFree, literalKey, parseQuery } from '../analysis/index.ts';
 import type { AnalysisError, QueryAnalysis } from '../analysis/types.ts';
 import type { Catalog } from '../upstream/catalog.ts';
 
@@ -11,8 +11,19 @@ export interface AnalyzerLimits {
   maxSqlBytes: number;
 }
 
+/** A bounded map that forgets its oldest entry when full. */
+class Bounded<V> extends Map<string, V> {
+  remember(key: string, value: V): void {
+    if (this.size >= cacheSize) this.delete(this.keys().next().value as string);
+    this.set(key, value);
+  }
+}
+
 export class StatementAnalyzer {
-  private cache = new Map<string, QueryAnalysis>();
+  /** Exact SQL text → analysis. */
+  private exact = new Bounded<QueryAnalysis>();
+  /** Text with literals blanked → analysis, only for analyses that do not depend on literal values. */
+  private shapes = new Bounded<QueryAnalysis>();
   private cacheGeneration = -1;
 
   constructor(
@@ -21,10 +32,15 @@ export class StatementAnalyzer {
     private readonly limits: AnalyzerLimits,
   ) {}
 
-  /** Synchronous fast path: a cached analysis for this exact text, if the catalog has not changed since. */
+  /** Synchronous fast path: a cached analysis for this text, if the catalog has not changed since. */
   cached(sql: string, tempRelations: ReadonlySet<string>): QueryAnalysis | undefined {
     if (tempRelations.size > 0 || this.cacheGeneration !== this.catalog.generation || !this.catalog.fresh()) return undefined;
-    return this.cache.get(sql);
+    const hit = this.exact.get(sql);
+    if (hit) return hit;
+    const key = literalKey(sql);
+    const shape = key === null ? undefined : this.shapes.get(key);
+    // Same statement with other literal values: reuse the analysis, with this text for the audit trail.
+    return shape && { statements: [{ ...shape.statements[0], sql }] };
   }
 
   async analyze(sql: string, tempRelations: ReadonlySet<string>): Promise<QueryAnalysis | AnalysisError> {
@@ -53,10 +69,12 @@ export class StatementAnalyzer {
 
   private remember(sql: string, analysis: QueryAnalysis, generation: number): void {
     if (generation !== this.cacheGeneration) {
-      this.cache.clear();
+      this.exact.clear();
+      this.shapes.clear();
       this.cacheGeneration = generation;
     }
-    if (this.cache.size >= cacheSize) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(sql, analysis);
+    this.exact.remember(sql, analysis);
+    const key = literalFree(analysis) ? literalKey(sql) : null;
+    if (key !== null) this.shapes.remember(key, analysis);
   }
 }
