@@ -40,6 +40,37 @@ const policy = z
     /** Masked columns used in predicates, ORDER BY, GROUP BY: deny (default) or allow. */
     mask_oracles: z.enum(['deny', 'allow']).default('deny'),
     guardrails: z.object({ lift: z.array(z.enum(guardrailNames)).default([]) }).strict().default({ lift: [] }),
+    /** How `review` verdicts of this policy are handled (defaults come from `approvals:`). */
+    review_settings: z
+      .object({
+        mode: z.enum(['hold', 'async']).optional(),
+        timeout_s: z.number().int().positive().optional(),
+        approver_groups: z.array(z.string()).optional(),
+        webhook: z
+          .object({ url: z.string().url(), secret_env: z.string().optional(), format: z.enum(['json', 'slack']).default('json') })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const oidcIssuer = z
+  .object({
+    issuer: z.string().url(),
+    audience: z.union([z.string(), z.array(z.string())]),
+    /** Discovery is used when absent. */
+    jwks_url: z.string().url().optional(),
+    algorithms: z.array(z.string()).default(['RS256', 'ES256', 'PS256', 'EdDSA']),
+    /** Dot path to the groups claim, e.g. "groups" or "realm_access.roles". */
+    groups_claim: z.string().default('groups'),
+    /** Claim whose value becomes the identity name. */
+    name_claim: z.string().default('sub'),
+    /** Optional mapping claim value → identity name. */
+    name_map: z.record(z.string(), z.string()).optional(),
+    clock_skew_s: z.number().int().nonnegative().default(30),
+    require_groups: z.boolean().default(false),
   })
   .strict();
 
@@ -50,6 +81,15 @@ const upstream = z
     password_file: z.string().optional(),
     roles: z.enum(['fixed', 'ephemeral']).default('fixed'),
     tls: z.enum(['disable', 'prefer', 'require']).default('prefer'),
+    /** For roles: ephemeral — per-session login roles created with the url's role (CREATEROLE, not superuser). */
+    ephemeral: z
+      .object({
+        prefix: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('scopegate_s_'),
+        ttl_s: z.number().int().positive().default(3600),
+        reap_interval_s: z.number().int().positive().default(300),
+      })
+      .strict()
+      .default({ prefix: 'scopegate_s_', ttl_s: 3600, reap_interval_s: 300 }),
   })
   .strict();
 
@@ -72,9 +112,29 @@ export const configSchema = z
     data_dir: z.string().default('./.scopegate'),
     store: z.string().default('embedded'),
     audit: z
-      .object({ file: z.string().optional(), stdout: z.boolean().default(false) })
+      .object({
+        file: z.string().optional(),
+        stdout: z.boolean().default(false),
+        /** Rotate the file when it grows past this size; keep this many rotated files. */
+        rotate_bytes: z.number().int().positive().default(100 * 1024 * 1024),
+        keep: z.number().int().nonnegative().default(10),
+        /** Also write events to the store (searchable, shared by replicas). */
+        store: z.boolean().default(false),
+        webhook: z
+          .object({
+            url: z.string().url(),
+            secret_env: z.string().optional(),
+            batch_size: z.number().int().positive().default(100),
+            flush_ms: z.number().int().positive().default(1000),
+            max_buffer: z.number().int().positive().default(10_000),
+          })
+          .strict()
+          .optional(),
+        /** true: refuse statements when the audit cannot be written. */
+        fail_closed: z.boolean().default(true),
+      })
       .strict()
-      .default({ stdout: false }),
+      .default({ stdout: false, rotate_bytes: 100 * 1024 * 1024, keep: 10, store: false, fail_closed: true }),
     limits: z
       .object({
         max_message_bytes: z.number().int().positive().default(64 * 1024 * 1024),
@@ -91,9 +151,26 @@ export const configSchema = z
       .default({}),
     upstreams: z.record(z.string(), upstream).refine((u) => Object.keys(u).length > 0, 'at least one upstream is needed'),
     identities: z
-      .object({ tokens: z.array(tokenIdentity).default([]) })
+      .object({
+        tokens: z.array(tokenIdentity).default([]),
+        oidc: z.union([oidcIssuer, z.array(oidcIssuer)]).optional(),
+        /** Seconds a session may outlive its token's expiry before it is ended (after the current statement). */
+        session_grace_s: z.number().int().nonnegative().default(0),
+      })
       .strict()
-      .default({ tokens: [] }),
+      .default({ tokens: [], session_grace_s: 0 }),
+    approvals: z
+      .object({
+        /** Groups whose members may decide reviews and grant access (via the admin API or CLI). */
+        approver_groups: z.array(z.string()).default([]),
+        mode: z.enum(['hold', 'async']).default('hold'),
+        timeout_s: z.number().int().positive().default(300),
+        /** Async mode: how long an approval waits for the identical statement to be re-sent. */
+        async_ttl_s: z.number().int().positive().default(900),
+        max_grant_s: z.number().int().positive().default(8 * 3600),
+      })
+      .strict()
+      .default({ approver_groups: [], mode: 'hold', timeout_s: 300, async_ttl_s: 900, max_grant_s: 8 * 3600 }),
     policies: z.array(policy).default([]),
   })
   .strict();
@@ -102,4 +179,5 @@ export type Config = z.infer<typeof configSchema>;
 export type PolicyConfig = z.infer<typeof policy>;
 export type UpstreamConfig = z.infer<typeof upstream>;
 export type TokenIdentityConfig = z.infer<typeof tokenIdentity>;
+export type OidcIssuerConfig = z.infer<typeof oidcIssuer>;
 export type RuleConfig = z.infer<typeof rule>;
