@@ -3,11 +3,10 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.ts';
 import { initAnalysis } from '../analysis/index.ts';
 import { compileEffectivePolicy } from '../policy/compile.ts';
-import { combine } from '../policy/decide.ts';
 import { Catalog } from '../upstream/catalog.ts';
 import { StatementAnalyzer } from '../session/analyzer.ts';
 import { SessionRegistry } from '../session/registry.ts';
-import { judgeStatement } from '../session/verdicts.ts';
+import { judgeQuery } from '../session/verdicts.ts';
 import { parseUpstreamUrl } from '../upstream/connect.ts';
 
 export async function explainCommand(args: string[]): Promise<number> {
@@ -42,8 +41,8 @@ export async function explainCommand(args: string[]): Promise<number> {
       return 0;
     }
     const registry = new SessionRegistry(1000);
-    const verdicts = analysis.statements.map((s) => judgeStatement(policy, s, registry));
-    const overall = combine(verdicts);
+    const overall = judgeQuery(policy, analysis, registry);
+    const verdicts = overall.statements;
     console.log(`verdict: ${overall.decision.toUpperCase()}`);
     analysis.statements.forEach((s, i) => {
       const v = verdicts[i];

@@ -15,7 +15,7 @@ import type { Identity, MaskStrategy, QueryVerdict } from '../policy/types.ts';
 import type { AuditSink } from '../audit/types.ts';
 import type { StatementAnalyzer } from './analyzer.ts';
 import { SessionRegistry, type PortalEntry, type PreparedEntry } from './registry.ts';
-import { judgeQuery, judgeStatement } from './verdicts.ts';
+import { judgeQuery, judgeStatement, registryLookup } from './verdicts.ts';
 import { analysisError, functionCallError, verdictError } from './denial.ts';
 import { ResponseRelay } from './relay.ts';
 import { OutputBatch } from './output-batch.ts';
@@ -251,7 +251,7 @@ export class Session {
       return this.refuse(new PgError('26000', `scopegate: prepared statement "${statement}" was not prepared through this session`), true);
     }
     // Judge again at Bind: the policy may have changed since Parse (reload, expired grant).
-    const verdict = judgeStatement(this.deps.policy, prepared.statement, this.registry);
+    const verdict = judgeStatement(this.deps.policy, prepared.statement, registryLookup(this.registry));
     if (verdict.decision !== 'allow') {
       this.auditVerdict(prepared.sql, { decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision !== 'allow') });
       return this.refuse(verdictError({ decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision !== 'allow') }, this.deps.identity), true);
@@ -280,7 +280,7 @@ export class Session {
       // Every Bind passes through here, so an unknown portal is unknown upstream too; without its plan, refuse.
       return this.refuse(new PgError('34000', `scopegate: portal "${portalName}" does not exist`), true);
     }
-    const verdict = judgeStatement(this.deps.policy, portal.prepared.statement, this.registry);
+    const verdict = judgeStatement(this.deps.policy, portal.prepared.statement, registryLookup(this.registry));
     const plan: ResultPlan = { sql: portal.prepared.sql, verdict, copy: portal.prepared.statement.copy, startedAt: this.deps.now() };
     if (verdict.masks && !portal.describeSent) {
       // Masking needs the column types and formats of this portal: ask, and keep the answer from the client.
