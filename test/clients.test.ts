@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -124,6 +124,35 @@ describe('psql', () => {
     assert.match(err, /42501|scopegate: denied/);
     assert.match(err, /current transaction is aborted/);
     assert.match(r.stdout.toString(), /^2$/m);
+  });
+});
+
+describe('COPY and audit', () => {
+  test('COPY FROM STDIN and COPY TO STDOUT through psql', async () => {
+    const r = await run('psql', [conninfo(gw, 'bench'), '-X', '-v', 'ON_ERROR_STOP=1', '-c', 'CREATE TEMP TABLE x (a int)'], { timeoutMs: 20_000 });
+    assert.notEqual(r.code, 0, 'DDL is not allowed for bench');
+    const copyIn = await run('psql', [conninfo(gw, 'bench'), '-X', '-v', 'ON_ERROR_STOP=1', '-c', 'COPY pgbench_history (tid, bid, aid, delta) FROM STDIN'], {
+      input: '1\t1\t1\t5\n2\t1\t2\t7\n',
+      timeoutMs: 20_000,
+    });
+    assert.equal(copyIn.code, 0, copyIn.stderr.toString());
+    assert.match(copyIn.stdout.toString(), /COPY 2/);
+    const out = await run('psql', [conninfo(gw, 'bench'), '-X', '-c', 'COPY (SELECT delta FROM pgbench_history ORDER BY delta) TO STDOUT'], { timeoutMs: 20_000 });
+    assert.equal(out.stdout.toString(), '5\n7\n');
+  });
+
+  test('the audit file has a line per session start, statement and session end', async () => {
+    await psql(gw, 'reporter', 'SELECT 1;\nDELETE FROM people WHERE id = 2;\n');
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = readFileSync(join(gw.dir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const denied = lines.find((e) => e.type === 'statement' && e.verdict === 'deny' && /DELETE FROM people WHERE id = 2/.test(e.sql));
+    assert.ok(denied, 'denied statement recorded');
+    assert.equal(denied.identity, 'reporter');
+    assert.ok(denied.reasons.some((r: string) => /delete on public\.people/.test(r)));
+    const allowed = lines.filter((e) => e.type === 'statement' && e.verdict === 'allow' && e.sql.trim().replace(/;$/, '') === 'SELECT 1');
+    assert.ok(allowed.some((e) => e.tag === 'SELECT 1' && e.rows === 1 && typeof e.durationMs === 'number'));
+    assert.ok(lines.some((e) => e.type === 'session_start' && e.identity === 'reporter'));
+    assert.ok(lines.some((e) => e.type === 'session_end' && e.identity === 'reporter'));
   });
 });
 
