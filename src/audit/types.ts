@@ -5,7 +5,7 @@ export type AuditEvent =
   | { type: 'session_end'; session: string; identity: string; upstream: string; reason: string; statements: number; durationMs: number; at: string }
   | {
       type: 'statement'; session: string; identity: string; upstream: string; sql: string;
-      verdict: 'allow' | 'deny' | 'review'; reasons?: string[]; masked?: string[];
+      verdict: 'allow' | 'deny' | 'review'; reasons?: string[]; masked?: string[]; review?: string;
       durationMs?: number; rows?: number; tag?: string; error?: string; at: string;
     }
   | { type: 'auth_failed'; client: string; user: string; database: string; reason: string; at: string };

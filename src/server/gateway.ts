@@ -43,6 +43,8 @@ interface CancelRoute {
   target: UpstreamTarget;
   processId: number;
   secretKey: number;
+  /** Set once the session runs: a cancel of a held statement withdraws its review instead. */
+  session?: Session;
 }
 
 /** Startup parameters passed on to the upstream (validated in the handshake). */
@@ -137,7 +139,8 @@ export class Gateway {
     const up = await connectUpstream(upstream.target, startup);
     try {
       const maskByColumn = await this.expandMasks(upstream, policy);
-      const key = this.newCancelKey({ target: upstream.target, ...up.backendKey });
+      const route: CancelRoute = { target: upstream.target, ...up.backendKey };
+      const key = this.newCancelKey(route);
       const greeting: Buffer[] = [encodeAuthenticationOk()];
       for (const [name, value] of up.parameters) greeting.push(encodeParameterStatus(name, value));
       greeting.push(encodeBackendKeyData(key.processId, key.secretKey), encodeReadyForQuery('I'));
@@ -153,6 +156,7 @@ export class Gateway {
         maskByColumn, now: this.deps.now, log: this.deps.log,
       });
       this.sessions.add(session);
+      route.session = session;
       session.onClose = () => {
         this.sessions.delete(session);
         this.cancelRoutes.delete(`${key.processId}.${key.secretKey}`);
@@ -222,6 +226,7 @@ export class Gateway {
   private cancel(processId: number, secretKey: number): void {
     const route = this.cancelRoutes.get(`${processId}.${secretKey}`);
     if (!route) return; // wrong key: ignored silently, as Postgres does
+    if (route.session?.withdrawHeld()) return;
     const s = net.connect({ host: route.target.host, port: route.target.port }, () => {
       s.end(encodeCancelRequest(route.processId, route.secretKey));
     });

@@ -2,6 +2,7 @@
 // Bind, Execute and FETCH (which carry no SQL) are judged by the SQL behind them.
 // SQL-level PREPARE and protocol-level Parse share one namespace, as in Postgres.
 import type { StatementAnalysis } from '../analysis/types.ts';
+import type { StatementVerdict } from '../policy/types.ts';
 import type { FieldDescription, FormatCode } from '../protocol/types.ts';
 
 export interface PreparedEntry {
@@ -14,6 +15,8 @@ export interface PreparedEntry {
 
 export interface PortalEntry {
   prepared: PreparedEntry;
+  /** The verdict taken at Bind: its masking plan applies to every Execute of the portal. */
+  verdict: StatementVerdict;
   resultFormats: FormatCode[];
   /** RowDescription for this portal (from the client's Describe or one the gateway added). */
   fields?: FieldDescription[];

@@ -21,6 +21,9 @@ import { ResponseRelay } from './relay.ts';
 import { OutputBatch } from './output-batch.ts';
 import type { ResultPlan } from './expectations.ts';
 import type { Catalog } from '../upstream/catalog.ts';
+import type { ApprovalsPort } from './approvals-port.ts';
+import { policyWithGrants } from './grants.ts';
+import { encodeNoticeResponse } from '../protocol/backend.ts';
 
 const T = (c: string): number => c.charCodeAt(0);
 
@@ -38,6 +41,8 @@ export interface SessionDeps {
   maskByColumn: Map<string, MaskStrategy>;
   now: () => number;
   log: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Absent: `review` verdicts are refused. */
+  approvals?: ApprovalsPort;
 }
 
 export class Session {
@@ -54,6 +59,8 @@ export class Session {
   private readonly sentinelTag = randomBytes(6).toString('hex');
   private statements = 0;
   private readonly startedAt: number;
+  /** Set while a statement is held for review. */
+  private held: AbortController | null = null;
 
   constructor(
     private readonly client: Socket,
@@ -145,7 +152,7 @@ export class Session {
       case 'Parse':
         return this.onParse(raw, msg.name, msg.sql);
       case 'Bind':
-        return this.onBind(raw, msg.portal, msg.statement, msg.resultFormats);
+        return this.onBind(raw, msg.portal, msg.statement, msg);
       case 'Describe':
         return this.onDescribe(raw, msg.kind, msg.name);
       case 'Execute':
@@ -184,26 +191,95 @@ export class Session {
     return this.deps.analyzer.analyze(sql, this.registry.tempRelations).then((a) => this.runQuery(raw, sql, a));
   }
 
-  private runQuery(raw: RawMessage, sql: string, analysis: QueryAnalysis | AnalysisError): void {
+  private runQuery(raw: RawMessage, sql: string, analysis: QueryAnalysis | AnalysisError): Promise<void> | void {
     if ('code' in analysis) {
       this.auditDenied(sql, `analysis: ${analysis.message}`);
       return this.refuse(analysisError(analysis), false);
     }
-    const verdict = judgeQuery(this.deps.policy, analysis, this.registry);
-    if (verdict.decision !== 'allow') {
-      this.auditVerdict(sql, verdict);
-      return this.refuse(verdictError(verdict, this.deps.identity), false);
+    const verdict = judgeQuery(this.policy(), analysis, this.registry);
+    return this.gate(verdict, sql, null, false, () => {
+      const now = this.deps.now();
+      const plans: ResultPlan[] = analysis.statements.map((s, i) => ({
+        sql: s.sql,
+        verdict: verdict.statements[i],
+        copy: s.copy,
+        startedAt: now,
+      }));
+      analysis.statements.forEach((s) => this.track(s, s.sql));
+      this.relay.expect({ kind: 'query', plans, index: 0 });
+      this.forward(raw);
+    });
+  }
+
+  /** Carry out a verdict: run it, refuse it, or hold it for a human. */
+  private gate(verdict: QueryVerdict, sql: string, params: (string | null)[] | null, extended: boolean, run: () => void): Promise<void> | void {
+    if (verdict.decision === 'allow') return run();
+    if (verdict.decision === 'review' && this.deps.approvals) return this.hold(this.deps.approvals, verdict, sql, params, extended, run);
+    this.auditVerdict(sql, verdict);
+    return this.refuse(verdictError(verdict, this.deps.identity), extended);
+  }
+
+  private async hold(approvals: ApprovalsPort, verdict: QueryVerdict, sql: string, params: (string | null)[] | null, extended: boolean, run: () => void): Promise<void> {
+    const identity = this.deps.identity;
+    const policyNames = this.deps.policy.policies;
+    const settings = approvals.settingsFor(policyNames);
+    const reasons = verdict.statements.flatMap((s) => s.reasons).filter((r) => r.decision === 'review').map((r) => r.message);
+    if (settings.mode === 'async') {
+      const approved = await approvals.consumeApproved({ identity: identity.name, upstream: this.deps.upstreamName, sql, params });
+      if (approved) {
+        this.auditVerdict(sql, { ...verdict, decision: 'allow' }, approved.id);
+        return run();
+      }
     }
-    const now = this.deps.now();
-    const plans: ResultPlan[] = analysis.statements.map((s, i) => ({
-      sql: s.sql,
-      verdict: verdict.statements[i],
-      copy: s.copy,
-      startedAt: now,
-    }));
-    analysis.statements.forEach((s) => this.track(s, s.sql));
-    this.relay.expect({ kind: 'query', plans, index: 0 });
-    this.forward(raw);
+    const review = await approvals.request({ identity, upstream: this.deps.upstreamName, session: this.deps.id, sql, params, reasons, policyNames });
+    this.auditVerdict(sql, verdict, review.id);
+    if (settings.mode === 'async') {
+      return this.refuse(
+        new PgError('42501', `scopegate: review required: ${review.id} was created for this statement; send the identical statement again once it is approved`, {
+          detail: reasons.join('; '),
+          hint: approvals.howToDecide(review.id),
+        }),
+        extended,
+      );
+    }
+    this.toClient.push(
+      encodeNoticeResponse({
+        S: 'NOTICE', V: 'NOTICE', C: '00000',
+        M: `scopegate: statement held for review ${review.id} (waiting up to ${settings.timeoutS}s for a decision)`,
+        D: reasons.join('; '),
+        H: approvals.howToDecide(review.id),
+      }),
+    );
+    this.flushClient();
+    const controller = new AbortController();
+    this.held = controller;
+    let outcome;
+    try {
+      outcome = await approvals.wait(review.id, controller.signal);
+    } finally {
+      this.held = null;
+    }
+    if (this.closed) return;
+    if (outcome.status === 'approved') return run();
+    this.refuse(
+      new PgError('42501', `scopegate: review ${review.id} ${outcome.status}: ${outcome.reason}`, {
+        hint: outcome.status === 'withdrawn' ? undefined : 'Ask an approver, or request a time-boxed grant: scopegate grant request …',
+      }),
+      extended,
+    );
+  }
+
+  /** A cancel request for a held statement withdraws its review; returns false when nothing is held. */
+  withdrawHeld(): boolean {
+    if (!this.held) return false;
+    this.held.abort();
+    return true;
+  }
+
+  /** The identity's policy, widened by any time-boxed grants active right now. */
+  private policy(): EffectivePolicy {
+    const grants = this.deps.approvals?.activeGrants(this.deps.identity.name, this.deps.upstreamName);
+    return grants && grants.length > 0 ? policyWithGrants(this.deps.policy, grants) : this.deps.policy;
   }
 
   /** Remember what a forwarded statement creates: prepared statements, cursors, temp tables. */
@@ -233,8 +309,9 @@ export class Session {
     if (analysis.statements.length > 1) {
       return this.refuse(new PgError('42601', 'cannot insert multiple commands into a prepared statement'), true);
     }
-    const verdict = judgeQuery(this.deps.policy, analysis, this.registry);
-    if (verdict.decision !== 'allow') {
+    const verdict = judgeQuery(this.policy(), analysis, this.registry);
+    // Parse runs nothing: a statement that needs review is held at Bind, where its parameters are known.
+    if (verdict.decision === 'deny' || (verdict.decision === 'review' && !this.deps.approvals)) {
       this.auditVerdict(sql, verdict);
       return this.refuse(verdictError(verdict, this.deps.identity), true);
     }
@@ -245,22 +322,21 @@ export class Session {
     this.forward(raw);
   }
 
-  private onBind(raw: RawMessage, portal: string, statement: string, resultFormats: (0 | 1)[]): void {
+  private onBind(raw: RawMessage, portal: string, statement: string, msg: Extract<FrontendMessage, { type: 'Bind' }>): Promise<void> | void {
     const prepared = this.registry.prepared.get(statement);
     if (!prepared) {
       return this.refuse(new PgError('26000', `scopegate: prepared statement "${statement}" was not prepared through this session`), true);
     }
-    // Judge again at Bind: the policy may have changed since Parse (reload, expired grant).
-    const verdict = judgeStatement(this.deps.policy, prepared.statement, registryLookup(this.registry));
-    if (verdict.decision !== 'allow') {
-      this.auditVerdict(prepared.sql, { decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision !== 'allow') });
-      return this.refuse(verdictError({ decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision !== 'allow') }, this.deps.identity), true);
-    }
-    if (!this.registry.bind(portal, { prepared, resultFormats, describeSent: false })) {
-      return this.refuse(new PgError('53400', `scopegate: too many open portals in this session (limit ${this.deps.maxPrepared})`), true);
-    }
-    this.relay.expect({ kind: 'bind' });
-    this.forward(raw);
+    // Judge again at Bind: the policy may have changed since Parse (reload, expired grant), and reviews need the parameters.
+    const verdict = judgeStatement(this.policy(), prepared.statement, registryLookup(this.registry));
+    const query: QueryVerdict = { decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision === verdict.decision) };
+    return this.gate(query, prepared.sql, verdict.decision === 'review' ? paramsAsText(msg) : null, true, () => {
+      if (!this.registry.bind(portal, { prepared, resultFormats: msg.resultFormats, describeSent: false, verdict })) {
+        return this.refuse(new PgError('53400', `scopegate: too many open portals in this session (limit ${this.deps.maxPrepared})`), true);
+      }
+      this.relay.expect({ kind: 'bind' });
+      this.forward(raw);
+    });
   }
 
   private onDescribe(raw: RawMessage, kind: 'S' | 'P', name: string): void {
@@ -280,7 +356,8 @@ export class Session {
       // Every Bind passes through here, so an unknown portal is unknown upstream too; without its plan, refuse.
       return this.refuse(new PgError('34000', `scopegate: portal "${portalName}" does not exist`), true);
     }
-    const verdict = judgeStatement(this.deps.policy, portal.prepared.statement, registryLookup(this.registry));
+    // The verdict taken at Bind (after any approval) covers every Execute of this portal.
+    const verdict = portal.verdict;
     const plan: ResultPlan = { sql: portal.prepared.sql, verdict, copy: portal.prepared.statement.copy, startedAt: this.deps.now() };
     if (verdict.masks && !portal.describeSent) {
       // Masking needs the column types and formats of this portal: ask, and keep the answer from the client.
@@ -336,8 +413,9 @@ export class Session {
 
   // ------------------------------------------------------------ audit and lifecycle
 
-  private auditVerdict(sql: string, verdict: QueryVerdict): void {
+  private auditVerdict(sql: string, verdict: QueryVerdict, review?: string): void {
     this.deps.audit.write({
+      review,
       type: 'statement',
       session: this.deps.id,
       identity: this.deps.identity.name,
@@ -385,6 +463,7 @@ export class Session {
   close(why: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.held?.abort();
     this.client.end();
     this.upstream.end();
     setTimeout(() => {
@@ -405,6 +484,15 @@ export class Session {
   }
 
   onClose?: () => void;
+}
+
+/** Bound parameters as the approver sees them: text as text, binary as hex. */
+function paramsAsText(msg: Extract<FrontendMessage, { type: 'Bind' }>): (string | null)[] {
+  return msg.params.map((p, i) => {
+    if (p === null) return null;
+    const format = msg.paramFormats.length === 1 ? msg.paramFormats[0] : msg.paramFormats[i] ?? 0;
+    return format === 1 ? `\\x${p.toString('hex')}` : p.toString('utf8');
+  });
 }
 
 function emptyStatement(sql: string): StatementAnalysis {
