@@ -48,6 +48,8 @@ policies:
     mask:
       public.people.email: email
       public.people.ssn: last4
+    detect:
+      public.people.notes: [card, ssn]
   - name: sleepers
     for: { groups: [sleepers] }
     allow:
@@ -67,8 +69,8 @@ before(async () => {
   });
   assert.equal(init.code, 0, init.stderr.toString());
   await cluster.query(
-    `CREATE TABLE people (id int PRIMARY KEY, name text, email text, ssn text);
-     INSERT INTO people VALUES (1, 'Ada', 'ada.lovelace@example.com', '123-45-6789'), (2, 'Alan', 'alan.turing@example.net', '987-65-4321');
+    `CREATE TABLE people (id int PRIMARY KEY, name text, email text, ssn text, notes text);
+     INSERT INTO people VALUES (1, 'Ada', 'ada.lovelace@example.com', '123-45-6789', 'paid with 4111 1111 1111 1111, ssn 123-45-6789 on file'), (2, 'Alan', 'alan.turing@example.net', '987-65-4321', NULL);
      ALTER TABLE people OWNER TO scopegate_gw;`,
     'app',
   );
@@ -109,6 +111,13 @@ describe('psql', () => {
     assert.match(out, /Ada\nAlan/);
     const rows = await cluster.query('SELECT count(*)::int AS n FROM people', 'app');
     assert.equal(rows.rows[0].n, 2, 'the denied DELETE never reached Postgres');
+  });
+
+  test('content detectors mask card numbers and SSNs inside free text', async () => {
+    const r = await psql(gw, 'reporter', 'SELECT notes FROM people WHERE id = 1;\nCOPY (SELECT notes FROM people WHERE id = 1) TO STDOUT;\n');
+    const out = r.stdout.toString();
+    assert.doesNotMatch(out, /4111 1111 1111 1111|123-45-6789/);
+    assert.match(out, /paid with .*1111, ssn .*6789 on file/);
   });
 
   test('masks sensitive columns for the reporter', async () => {

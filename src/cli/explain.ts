@@ -27,7 +27,7 @@ export async function explainCommand(args: string[]): Promise<number> {
   const token = config.identities.tokens.find((t) => t.name === values.as);
   const groups = values.groups ? values.groups.split(',') : token?.groups ?? [];
   const identity = { name: values.as, groups, method: 'explain' };
-  const policy = compileEffectivePolicy(config.policies, identity, upstreamName);
+  const policy = compileEffectivePolicy(config.policies, identity, upstreamName, upstream.detect);
 
   await initAnalysis();
   const password = upstream.password_env ? process.env[upstream.password_env] : undefined;
@@ -52,7 +52,10 @@ export async function explainCommand(args: string[]): Promise<number> {
       if (v.masks?.some((m) => m)) {
         console.log('  masking plan:');
         s.output?.forEach((col, j) => {
-          if (v.masks?.[j]) console.log(`    column ${j + 1} "${col.name}": ${v.masks[j]} (from ${col.sources.join(', ')})`);
+          const rule = v.masks?.[j];
+          if (!rule) return;
+          const how = typeof rule === 'string' ? rule : `detect ${rule.detect.join(', ')}`;
+          console.log(`    column ${j + 1} "${col.name}": ${how} (from ${col.sources.join(', ') || 'no source column'})`);
         });
       }
     });

@@ -17,6 +17,7 @@ const rule = z
   .refine((r) => Object.values(r).some((v) => v !== undefined), 'a rule needs one privilege, e.g. read: [schema.*]');
 
 export const maskStrategies = ['redact', 'null', 'last4', 'email', 'hash'] as const;
+export const detectorNames = ['card', 'ssn', 'email', 'phone', 'token'] as const;
 
 export const guardrailNames = [
   'do-block', 'copy-file', 'copy-program', 'server-file-function', 'large-object-write',
@@ -39,6 +40,8 @@ const policy = z
     mask: z.record(z.string().regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, 'expected schema.table.column'), z.enum(maskStrategies)).default({}),
     /** Masked columns used in predicates, ORDER BY, GROUP BY: deny (default) or allow. */
     mask_oracles: z.enum(['deny', 'allow']).default('deny'),
+    /** Content detectors for free-text or JSON columns: matched card numbers, SSNs, e-mails, phones, secrets are masked in place. */
+    detect: z.record(z.string().regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, 'expected schema.table.column'), z.array(z.enum(detectorNames))).default({}),
     guardrails: z.object({ lift: z.array(z.enum(guardrailNames)).default([]) }).strict().default({ lift: [] }),
     /** How `review` verdicts of this policy are handled (defaults come from `approvals:`). */
     review_settings: z
@@ -81,6 +84,8 @@ const upstream = z
     password_file: z.string().optional(),
     roles: z.enum(['fixed', 'ephemeral']).default('fixed'),
     tls: z.enum(['disable', 'prefer', 'require']).default('prefer'),
+    /** Content detectors applied to every text and JSON column returned from this upstream (opt-in). */
+    detect: z.array(z.enum(detectorNames)).default([]),
     /** For roles: ephemeral — per-session login roles created with the url's role (CREATEROLE, not superuser). */
     ephemeral: z
       .object({

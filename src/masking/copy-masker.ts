@@ -6,7 +6,7 @@
 // int32 length + bytes per field), then the int16 -1 trailer; tuples may span
 // CopyData messages, so partial tuples are buffered.
 
-import { maskField, type MaskStrategy } from './strategies.ts';
+import { maskField, type MaskRule } from './strategies.ts';
 import type { ColumnMask } from './row-masker.ts';
 import { DelimitedRowMasker, findRowEnd, type DelimitedDialect } from './copy-text.ts';
 
@@ -32,7 +32,7 @@ interface Delimited {
 
 export class CopyMasker {
   private readonly active: boolean;
-  private readonly strategies: (MaskStrategy | null)[];
+  private readonly strategies: (MaskRule | null)[];
   /** Text and csv only (null for binary): how rows are framed and masked. */
   private readonly delimited: Delimited | null = null;
   private headerPending: boolean;

@@ -2,7 +2,7 @@
 // ones, mask them and encode them back. Unmasked fields are copied as bytes.
 // Works on one row (without its line terminator) at a time.
 
-import { maskField, type MaskStrategy } from './strategies.ts';
+import { maskField, type MaskRule } from './strategies.ts';
 
 export interface DelimitedDialect {
   csv: boolean;
@@ -35,7 +35,7 @@ export class DelimitedRowMasker {
 
   constructor(
     private readonly dialect: DelimitedDialect,
-    private readonly strategies: (MaskStrategy | null)[],
+    private readonly strategies: (MaskRule | null)[],
     private readonly typeOids: number[],
     private readonly hashKey: Buffer,
   ) {

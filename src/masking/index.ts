@@ -9,6 +9,7 @@ export {
   textLikeTypeOids,
   REDACTED,
   type MaskStrategy,
+  type MaskRule,
 } from './strategies.ts';
 export { RowMasker, type ColumnMask } from './row-masker.ts';
 export { CopyMasker, type CopyOptions } from './copy-masker.ts';

@@ -3,10 +3,10 @@
 // bulk, and allocates one Buffer per row (plus what the masked values need).
 
 import type { FieldDescription, FormatCode } from '../protocol/types.ts';
-import { maskField, type MaskStrategy } from './strategies.ts';
+import { maskField, type MaskRule } from './strategies.ts';
 
 export interface ColumnMask {
-  strategy: MaskStrategy;
+  strategy: MaskRule;
 }
 
 const DATA_ROW = 0x44; // 'D'
@@ -15,7 +15,7 @@ export class RowMasker {
   private readonly columnCount: number;
   /** Per masked column (in column order): its index, strategy, type and format. */
   private readonly maskedIndex: number[] = [];
-  private readonly strategies: MaskStrategy[] = [];
+  private readonly strategies: MaskRule[] = [];
   private readonly typeOids: number[] = [];
   private readonly formats: FormatCode[] = [];
   /** Scratch space reused by every row: where each masked field starts and ends, and its new bytes. */

@@ -6,6 +6,7 @@
 // never falls back to the raw value.
 
 import { createHmac } from 'node:crypto';
+import { scrubText, type Detector } from './detectors.ts';
 import type { FormatCode } from '../protocol/types.ts';
 
 export type MaskStrategy = 'redact' | 'null' | 'last4' | 'email' | 'hash';
@@ -18,6 +19,9 @@ export function isMaskStrategy(name: string): name is MaskStrategy {
 
 /** The placeholder that `redact` (and `email` on a non-email) produces. */
 export const REDACTED = '[redacted]';
+
+/** A masking strategy, or content detectors that mask only what they recognise inside free text. */
+export type MaskRule = MaskStrategy | { detect: readonly Detector[] };
 
 /** Types whose text and binary representations are both the raw UTF-8 string. */
 export const textLikeTypeOids: ReadonlySet<number> = new Set([
@@ -56,12 +60,13 @@ export function maskText(strategy: MaskStrategy, value: string, hashKey: Buffer)
  * callers keep NULL as NULL). Returns the new field bytes, or null for SQL NULL.
  */
 export function maskField(
-  strategy: MaskStrategy,
+  strategy: MaskRule,
   value: Buffer,
   typeOid: number,
   format: FormatCode,
   hashKey: Buffer,
 ): Buffer | null {
+  if (typeof strategy === 'object') return detectField(strategy.detect, value, typeOid, format);
   if (strategy === 'null') return null;
   if (textLikeTypeOids.has(typeOid)) {
     const masked = maskText(strategy, value.toString('utf8'), hashKey);
@@ -150,4 +155,18 @@ function keyedHash(value: string, hashKey: Buffer): string {
     throw new Error('masking: the hash strategy needs a non-empty key');
   }
   return 'h:' + createHmac('sha256', hashKey).update(value, 'utf8').digest('hex').slice(0, 16);
+}
+
+/**
+ * Content detectors: free text (and JSON text) keeps its shape with matched
+ * substrings masked in place. Other types carry no free text and pass as they are.
+ */
+function detectField(detectors: readonly Detector[], value: Buffer, typeOid: number, format: FormatCode): Buffer {
+  const binaryJsonb = typeOid === JSONB_OID && format === 1;
+  if (!textLikeTypeOids.has(typeOid) && typeOid !== JSON_OID && typeOid !== JSONB_OID) return value;
+  const text = (binaryJsonb ? value.subarray(1) : value).toString('utf8');
+  const scrubbed = scrubText(text, [...detectors]);
+  if (scrubbed === text) return value;
+  const out = Buffer.from(scrubbed, 'utf8');
+  return binaryJsonb ? Buffer.concat([value.subarray(0, 1), out]) : out;
 }

@@ -2,7 +2,7 @@
 import type { Privilege, GuardrailRule } from '../analysis/types.ts';
 import type { PolicyConfig, RuleConfig } from '../config/schema.ts';
 import { compileGlob, normalizePattern, type ObjectMatcher } from './glob.ts';
-import type { Decision, Identity, MaskStrategy } from './types.ts';
+import type { Decision, DetectorName, Identity, MaskStrategy } from './types.ts';
 
 export interface CompiledRule {
   decision: Decision;
@@ -18,6 +18,10 @@ export interface EffectivePolicy {
   rules: CompiledRule[];
   /** "schema.table.column" → strategy. */
   masks: Map<string, MaskStrategy>;
+  /** "schema.table.column" → content detectors for that column. */
+  detect: Map<string, DetectorName[]>;
+  /** Detectors for every text column (the upstream's `detect:`). */
+  detectAll: DetectorName[];
   liftedGuardrails: Set<GuardrailRule>;
   maskOracles: 'deny' | 'allow';
 }
@@ -30,11 +34,12 @@ export function policyApplies(p: PolicyConfig, identity: Identity, upstream: str
   return p.for.groups?.some((g) => identity.groups.includes(g)) ?? false;
 }
 
-export function compileEffectivePolicy(policies: PolicyConfig[], identity: Identity, upstream: string): EffectivePolicy {
+export function compileEffectivePolicy(policies: PolicyConfig[], identity: Identity, upstream: string, detectAll: DetectorName[] = []): EffectivePolicy {
   const applicable = policies.filter((p) => policyApplies(p, identity, upstream));
   const rules: CompiledRule[] = [];
   const masks = new Map<string, MaskStrategy>();
   const lifted = new Set<GuardrailRule>();
+  const detect = new Map<string, DetectorName[]>();
   let maskOracles: 'deny' | 'allow' = 'deny';
   let anyAllowsOracles = applicable.length > 0;
   for (const p of applicable) {
@@ -46,11 +51,15 @@ export function compileEffectivePolicy(policies: PolicyConfig[], identity: Ident
       const existing = masks.get(key);
       masks.set(key, existing ? stricter(existing, strategy) : strategy);
     }
+    for (const [column, names] of Object.entries(p.detect)) {
+      const key = normalizePattern(column);
+      detect.set(key, [...new Set([...(detect.get(key) ?? []), ...names])]);
+    }
     for (const g of p.guardrails.lift) lifted.add(g);
     if (p.mask_oracles !== 'allow') anyAllowsOracles = false;
   }
   if (anyAllowsOracles) maskOracles = 'allow';
-  return { policies: applicable.map((p) => p.name), rules, masks, liftedGuardrails: lifted, maskOracles };
+  return { policies: applicable.map((p) => p.name), rules, masks, detect, detectAll: [...detectAll], liftedGuardrails: lifted, maskOracles };
 }
 
 function compileRule(rule: RuleConfig, decision: Decision, policy: string): CompiledRule[] {

@@ -4,7 +4,7 @@ import type { EffectivePolicy } from './compile.ts';
 import { compileGlob } from './glob.ts';
 import { guardrailMessage } from './guardrails.ts';
 import { stricter } from './compile.ts';
-import type { Decision, MaskStrategy, QueryVerdict, Reason, StatementVerdict } from './types.ts';
+import type { ColumnRule, Decision, DetectorName, MaskStrategy, QueryVerdict, Reason, StatementVerdict } from './types.ts';
 
 /** Metadata reads every identity needs (drivers and tools read the catalogs); data catalogs are a guardrail. */
 const builtinAllows: { privileges: string[]; matches: (o: string) => boolean; rule: string }[] = [
@@ -85,7 +85,7 @@ function decideUse(policy: EffectivePolicy, use: ColumnUse): Reason | null {
   return null;
 }
 
-export function outputMasks(policy: EffectivePolicy, output: OutputColumn[] | null): { masks: (MaskStrategy | null)[] | null; masked: string[] } {
+export function outputMasks(policy: EffectivePolicy, output: OutputColumn[] | null): { masks: (ColumnRule | null)[] | null; masked: string[] } {
   if (!output) return { masks: null, masked: [] };
   const masked = new Set<string>();
   const masks = output.map((col) => {
@@ -97,9 +97,17 @@ export function outputMasks(policy: EffectivePolicy, output: OutputColumn[] | nu
       strategy = strategy ? stricter(strategy, s) : s;
     }
     if (strategy && !col.direct) strategy = strategy === 'null' ? 'null' : 'redact';
-    return strategy;
+    if (strategy) return strategy;
+    return detectorsFor(policy, col);
   });
   return { masks: masks.some((m) => m !== null) ? masks : masks.map(() => null), masked: [...masked] };
+}
+
+function detectorsFor(policy: EffectivePolicy, col: OutputColumn): ColumnRule | null {
+  if (policy.detect.size === 0 && policy.detectAll.length === 0) return null;
+  const names = new Set<DetectorName>(policy.detectAll);
+  for (const source of col.sources) for (const d of policy.detect.get(source) ?? []) names.add(d);
+  return names.size > 0 ? { detect: [...names] } : null;
 }
 
 export function decideStatement(policy: EffectivePolicy, stmt: StatementAnalysis): StatementVerdict {

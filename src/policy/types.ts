@@ -5,6 +5,11 @@ export type Decision = 'allow' | 'deny' | 'review';
 
 export type MaskStrategy = 'redact' | 'null' | 'last4' | 'email' | 'hash';
 
+export type DetectorName = 'card' | 'ssn' | 'email' | 'phone' | 'token';
+
+/** What happens to one output column: a masking strategy, or content detectors for free text. */
+export type ColumnRule = MaskStrategy | { detect: DetectorName[] };
+
 export interface Identity {
   name: string;
   groups: string[];
@@ -30,7 +35,7 @@ export interface StatementVerdict {
   decision: Decision;
   reasons: Reason[];
   /** Per output column: the strategy to apply, or null to pass it through. Null when there is no output. */
-  masks: (MaskStrategy | null)[] | null;
+  masks: (ColumnRule | null)[] | null;
   /** Source columns that caused masking, for audit (never values). */
   maskedColumns: string[];
   /** True when the statement touches a masked column at all (error and notice text must then be scrubbed). */

@@ -129,7 +129,7 @@ export class Gateway {
       this.authFailed(client, params, 'unknown database');
       throw new PgError('3D000', `scopegate: database "${params.database}" is not served by this gateway`, { severity: 'FATAL' });
     }
-    const policy = compileEffectivePolicy(this.deps.config.policies, identity, upstream.name);
+    const policy = compileEffectivePolicy(this.deps.config.policies, identity, upstream.name, this.deps.config.upstreams[upstream.name].detect);
     if (policy.policies.length === 0) {
       this.authFailed(client, params, 'no policy');
       throw new PgError('42501', `scopegate: no policy gives "${identity.name}" access to database "${upstream.name}"`, { severity: 'FATAL' });

@@ -8,7 +8,7 @@ import type { FieldDescription, NoticeFields } from '../protocol/types.ts';
 import { RowMasker } from '../masking/row-masker.ts';
 import { CopyMasker } from '../masking/copy-masker.ts';
 import { encodeCopyData } from '../protocol/backend.ts';
-import type { MaskStrategy } from '../policy/types.ts';
+import type { ColumnRule, MaskStrategy } from '../policy/types.ts';
 import { stricter } from '../policy/compile.ts';
 import type { Expectation, ResultPlan } from './expectations.ts';
 import type { OutputBatch } from './output-batch.ts';
@@ -176,13 +176,14 @@ export class ResponseRelay {
   }
 
   private buildMasker(plan: ResultPlan | undefined, fields: FieldDescription[]): RowMasker | null {
-    let masks: (MaskStrategy | null)[] | null = plan?.verdict.masks ?? null;
+    let masks: (ColumnRule | null)[] | null = plan?.verdict.masks ?? null;
     if (masks && masks.length !== fields.length) masks = fields.map(() => 'redact'); // cannot map columns: mask all
     fields.forEach((f, i) => {
       const byColumn = f.tableOid ? this.hooks.maskByColumn(f.tableOid, f.columnAttnum) : undefined;
       if (!byColumn) return;
       masks ??= fields.map(() => null);
-      masks[i] = masks[i] ? stricter(masks[i]!, byColumn) : byColumn;
+      const current = masks[i];
+      masks[i] = current && typeof current === 'string' ? stricter(current, byColumn) : byColumn;
     });
     if (!masks || masks.every((m) => m === null)) return null;
     return new RowMasker(masks.map((m) => (m ? { strategy: m } : null)), fields, this.hooks.hashKey);
