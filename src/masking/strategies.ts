@@ -7,6 +7,7 @@
 
 import { createHmac } from 'node:crypto';
 import { scrubText, type Detector } from './detectors.ts';
+import { emailAscii, last4Ascii } from './ascii-fast.ts';
 import type { FormatCode } from '../protocol/types.ts';
 
 export type MaskStrategy = 'redact' | 'null' | 'last4' | 'email' | 'hash';
@@ -69,6 +70,8 @@ export function maskField(
   if (typeof strategy === 'object') return detectField(strategy.detect, value, typeOid, format);
   if (strategy === 'null') return null;
   if (textLikeTypeOids.has(typeOid)) {
+    const fast = strategy === 'last4' ? last4Ascii(value) : strategy === 'email' ? emailAscii(value) : undefined;
+    if (fast !== undefined) return fast;
     const masked = maskText(strategy, value.toString('utf8'), hashKey);
     return masked === null ? null : Buffer.from(masked, 'utf8');
   }
