@@ -16,6 +16,8 @@ import type { Identity, MaskStrategy } from '../policy/types.ts';
 import type { AuditSink } from '../audit/types.ts';
 import { connectUpstream, parseUpstreamUrl, type UpstreamTarget } from '../upstream/connect.ts';
 import { Catalog } from '../upstream/catalog.ts';
+import { EphemeralRoles, deriveGrants, type RoleGrants } from '../upstream/roles.ts';
+import { OidcError, OidcVerifier, looksLikeJwt } from '../identity/oidc.ts';
 import { StatementAnalyzer } from '../session/analyzer.ts';
 import { Session } from '../session/session.ts';
 import { clientHandshake } from './handshake.ts';
@@ -36,6 +38,10 @@ interface UpstreamRuntime {
   target: UpstreamTarget;
   catalog: Catalog;
   analyzer: StatementAnalyzer;
+  /** roles: ephemeral — per-session login roles with grants derived from the policy. */
+  roles?: EphemeralRoles;
+  /** Derived grants per (identity, policies), briefly cached: deriving costs catalog queries. */
+  grantCache: Map<string, { grants: RoleGrants; expires: number }>;
 }
 
 /** Client-visible cancel key → the upstream backend it cancels. */
@@ -59,6 +65,7 @@ export class Gateway {
   private readonly secureContext?: tls.SecureContext;
   private readonly limits: FrameLimits;
   private connections = 0;
+  private readonly oidc?: OidcVerifier;
 
   constructor(private readonly deps: GatewayDeps) {
     const { config } = deps;
@@ -78,11 +85,32 @@ export class Gateway {
         target,
         catalog,
         analyzer: new StatementAnalyzer(catalog, target.database, { maxSqlBytes: config.limits.max_sql_bytes }),
+        roles: u.roles === 'ephemeral' ? new EphemeralRoles(target, { prefix: u.ephemeral.prefix, ttlS: u.ephemeral.ttl_s, log: deps.log }) : undefined,
+        grantCache: new Map(),
       });
+    }
+    const issuers = config.identities.oidc === undefined ? [] : Array.isArray(config.identities.oidc) ? config.identities.oidc : [config.identities.oidc];
+    if (issuers.length > 0) this.oidc = new OidcVerifier(issuers, { log: deps.log });
+  }
+
+  /** Reach out to identity providers and upstream admin roles before serving. */
+  private async prepare(): Promise<void> {
+    if (this.oidc) {
+      if (!this.deps.config.tls?.required) this.deps.log('warning: OIDC tokens travel as cleartext passwords; set tls.required: true outside loopback');
+      await this.oidc.init().catch((err) => this.deps.log('OIDC issuer not reachable yet; will retry on first use', { error: (err as Error).message }));
+    }
+    for (const u of this.upstreams.values()) {
+      if (!u.roles) continue;
+      for (const w of await u.roles.checkAdmin().catch((err) => [`cannot check the admin role: ${(err as Error).message}`])) {
+        this.deps.log(`warning: upstream ${u.name}: ${w}`);
+      }
+      await u.roles.reap().catch((err) => this.deps.log('role reaper failed', { error: (err as Error).message }));
+      u.roles.startReaper(this.deps.config.upstreams[u.name].ephemeral.reap_interval_s);
     }
   }
 
   async listen(): Promise<{ host: string; port: number }> {
+    await this.prepare();
     const [host, port] = splitHostPort(this.deps.config.listen);
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.maxConnections = this.deps.config.limits.max_connections;
@@ -123,7 +151,7 @@ export class Gateway {
     }
     const { socket, params } = hello;
     const client = `${raw.remoteAddress}:${raw.remotePort}`;
-    const identity = this.authenticate(hello.password, params, client);
+    const { identity, expiresAt } = await this.authenticate(hello.password, params, client);
     const upstream = this.upstreams.get(params.database);
     if (!upstream) {
       this.authFailed(client, params, 'unknown database');
@@ -136,7 +164,14 @@ export class Gateway {
     }
     const startup: Record<string, string> = {};
     for (const k of forwardedParams) if (params[k] !== undefined) startup[k] = params[k];
-    const up = await connectUpstream(upstream.target, startup);
+    const sessionRole = upstream.roles ? await upstream.roles.createSessionRole(identity.name, await this.grantsFor(upstream, identity, policy)) : undefined;
+    let up;
+    try {
+      up = await connectUpstream(sessionRole ? { ...upstream.target, user: sessionRole.role, password: sessionRole.password } : upstream.target, startup);
+    } catch (err) {
+      void sessionRole?.drop();
+      throw err;
+    }
     try {
       const maskByColumn = await this.expandMasks(upstream, policy);
       const route: CancelRoute = { target: upstream.target, ...up.backendKey };
@@ -160,21 +195,44 @@ export class Gateway {
       session.onClose = () => {
         this.sessions.delete(session);
         this.cancelRoutes.delete(`${key.processId}.${key.secretKey}`);
+        if (sessionRole) up.socket.once('close', () => void sessionRole.drop().catch((e) => this.deps.log('dropping a session role failed', { error: (e as Error).message })));
       };
+      if (expiresAt !== undefined) session.endAt(expiresAt + this.deps.config.identities.session_grace_s * 1000);
       session.start();
     } catch (err) {
       up.socket.destroy();
+      void sessionRole?.drop();
       throw err;
     }
   }
 
-  private authenticate(password: string, params: Record<string, string>, client: string): Identity {
+  private async grantsFor(upstream: UpstreamRuntime, identity: Identity, policy: EffectivePolicy): Promise<RoleGrants> {
+    const key = `${identity.name}\0${identity.groups.join(',')}`;
+    const hit = upstream.grantCache.get(key);
+    if (hit && hit.expires > this.deps.now()) return hit.grants;
+    const grants = await deriveGrants(policy, upstream.roles!.grantCatalog());
+    upstream.grantCache.set(key, { grants, expires: this.deps.now() + 30_000 });
+    return grants;
+  }
+
+  private async authenticate(password: string, params: Record<string, string>, client: string): Promise<{ identity: Identity; expiresAt?: number }> {
+    if (this.oidc && looksLikeJwt(password)) {
+      try {
+        const verified = await this.oidc.verify(password);
+        return { identity: verified.identity, expiresAt: verified.expiresAt };
+      } catch (err) {
+        const reason = err instanceof OidcError ? err.reason : 'error';
+        this.authFailed(client, params, `oidc: ${reason}`);
+        const message = err instanceof OidcError ? err.message : 'scopegate: token verification failed';
+        throw new PgError(reason === 'unavailable' ? '08004' : '28000', message, { severity: 'FATAL' });
+      }
+    }
     const identity = this.tokens.authenticate(password);
     if (!identity || identity.name !== params.user) {
       this.authFailed(client, params, identity ? 'token belongs to another identity' : 'unknown token');
       throw new PgError('28P01', `scopegate: authentication failed for user "${params.user}"`, { severity: 'FATAL' });
     }
-    return identity;
+    return { identity };
   }
 
   private authFailed(client: string, params: Record<string, string>, reason: string): void {
@@ -236,7 +294,11 @@ export class Gateway {
   async close(): Promise<void> {
     await new Promise<void>((res) => (this.server ? this.server.close(() => res()) : res()));
     for (const s of this.sessions) s.close('gateway shutting down');
-    for (const u of this.upstreams.values()) await u.catalog.close();
+    for (const u of this.upstreams.values()) {
+      await u.catalog.close();
+      await u.roles?.close();
+    }
+    this.oidc?.close();
     await this.deps.audit.close();
   }
 }

@@ -61,6 +61,9 @@ export class Session {
   private readonly startedAt: number;
   /** Set while a statement is held for review. */
   private held: AbortController | null = null;
+  /** When the identity's token expires, the session ends after the statement in progress. */
+  private deadline: NodeJS.Timeout | null = null;
+  private expired = false;
 
   constructor(
     private readonly client: Socket,
@@ -74,7 +77,7 @@ export class Session {
     this.relay = new ResponseRelay(this.toClient, {
       hashKey: deps.hashKey,
       maskByColumn: (oid, attnum) => deps.maskByColumn.get(`${oid}.${attnum}`),
-      onReadyForQuery: () => undefined,
+      onReadyForQuery: () => queueMicrotask(() => this.endIfExpired()),
       onCopyIn: (active) => (this.copyIn = active),
       onStatementDone: (plan, outcome) => this.auditStatement(plan, outcome),
       onDesync: (why) => this.fail(new PgError('08P01', `scopegate: protocol desynchronised (${why})`, { severity: 'FATAL' })),
@@ -267,6 +270,21 @@ export class Session {
       }),
       extended,
     );
+  }
+
+  /** End the session once `ms` (epoch milliseconds) has passed: at once if idle, else after the current statement. */
+  endAt(ms: number): void {
+    const delay = Math.min(Math.max(0, ms - this.deps.now()), 2 ** 31 - 1);
+    this.deadline = setTimeout(() => {
+      this.expired = true;
+      this.endIfExpired();
+    }, delay);
+    this.deadline.unref();
+  }
+
+  private endIfExpired(): void {
+    if (!this.expired || this.closed || !this.relay.idle || this.processing) return;
+    this.fail(new PgError('28000', 'scopegate: the identity token expired; reconnect with a fresh token'));
   }
 
   /** A cancel request for a held statement withdraws its review; returns false when nothing is held. */
@@ -464,6 +482,7 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     this.held?.abort();
+    if (this.deadline) clearTimeout(this.deadline);
     this.client.end();
     this.upstream.end();
     setTimeout(() => {
