@@ -48,6 +48,15 @@ test('check names the line and key of a mistake, and accepts a good file', async
   assert.equal((await cli(['check', '--config', good])).code, 0);
 });
 
+test('check warns when an ephemeral-roles upstream role is a superuser', async () => {
+  await cluster.query(`CREATE ROLE gwsu LOGIN SUPERUSER PASSWORD '${PW}'`);
+  const path = join(dir, 'eph.yaml');
+  writeFileSync(path, `upstreams:\n  app: { url: "postgres://gwsu@127.0.0.1:${cluster.port}/app", password_env: APP_PW, roles: ephemeral, tls: disable }\n`);
+  const r = await cli(['check', '--config', path]);
+  assert.equal(r.code, 0, r.stderr.toString());
+  assert.match(r.stdout.toString(), /warning: upstream app: role gwsu is a superuser/);
+});
+
 test('explain prints the verdict, every reason and the masking plan', async () => {
   const path = join(dir, 'explain.yaml');
   writeFileSync(path, `
