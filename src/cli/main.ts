@@ -4,6 +4,7 @@ import { loadConfigFile, ConfigError } from '../config/load.ts';
 import { newToken, sha256Hex } from '../identity/tokens.ts';
 import { startFromConfig } from '../main.ts';
 import { explainCommand } from './explain.ts';
+import { upstreamWarnings } from './check.ts';
 
 const usage = `usage:
   scopegate start   --config FILE
@@ -30,8 +31,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'check': {
         const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
         const path = values.config ?? 'scopegate.yaml';
-        const { config } = loadConfigFile(path);
+        const { config, baseDir } = loadConfigFile(path);
         console.log(`${path}: ok (${Object.keys(config.upstreams).length} upstreams, ${config.identities.tokens.length} tokens, ${config.policies.length} policies)`);
+        for (const warning of await upstreamWarnings(config, baseDir)) console.log(`warning: ${warning}`);
         return 0;
       }
       case 'token': {
