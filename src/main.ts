@@ -7,6 +7,11 @@ import { initAnalysis } from './analysis/index.ts';
 import { FileAuditSink, NullAuditSink, StdoutAuditSink } from './audit/file-sink.ts';
 import type { AuditSink } from './audit/types.ts';
 import { Gateway } from './server/gateway.ts';
+import { openStore } from './store/index.ts';
+import { ApprovalService, WebhookNotifier, allApproverGroups, sessionApprovals } from './approvals/index.ts';
+import { buildAdminServer } from './admin/server.ts';
+import { TokenDirectory } from './identity/tokens.ts';
+import { splitHostPort } from './server/gateway.ts';
 
 export interface Running {
   host: string;
@@ -25,19 +30,52 @@ export async function startFromConfig(path: string, env: NodeJS.ProcessEnv = pro
 
 export async function startGateway(config: Config, baseDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
   await initAnalysis();
+  const audit = auditSink(config, baseDir);
+  const publicUrl = config.admin ? `http://${config.admin}` : undefined;
+  const store = await openStore(config, baseDir);
+  const notifier = new WebhookNotifier({ publicUrl, log });
+  const approvals = new ApprovalService({
+    store,
+    approvals: config.approvals,
+    upstreams: Object.keys(config.upstreams),
+    notifier,
+    onEvent: (e) => audit.write({ ...(e as object), at: new Date().toISOString() } as unknown as Parameters<AuditSink['write']>[0]),
+  });
+  await approvals.start();
+  const expired = await approvals.expirePending('gateway restarted while the statement was held');
+  if (expired > 0) log('expired reviews left pending by the previous run', { count: expired });
   const gateway = new Gateway({
     config,
     baseDir,
-    audit: auditSink(config, baseDir),
+    audit,
     env,
     hashKey: hashKey(config, env),
     now: Date.now,
     newId: randomUUID,
     log,
+    approvals: sessionApprovals(approvals, config, publicUrl),
   });
   const addr = await gateway.listen();
   log('listening', { listen: `${addr.host}:${addr.port}` });
-  return { ...addr, close: () => gateway.close() };
+  let admin: Awaited<ReturnType<typeof buildAdminServer>> | undefined;
+  if (config.admin) {
+    const tokens = new TokenDirectory(config.identities.tokens);
+    admin = await buildAdminServer({ approvals, authenticate: (t) => tokens.authenticate(t), approverGroups: allApproverGroups(config), publicUrl });
+    const [host, port] = splitHostPort(config.admin);
+    await admin.listen({ host, port });
+    log('admin listening', { admin: config.admin });
+  }
+  return {
+    ...addr,
+    close: async () => {
+      await admin?.close();
+      await approvals.close();
+      await gateway.close();
+      await notifier.drain?.();
+      notifier.close?.();
+      await store.close();
+    },
+  };
 }
 
 function auditSink(config: Config, baseDir: string): AuditSink {

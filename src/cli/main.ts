@@ -46,6 +46,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'explain':
         return await explainCommand(rest);
+      case 'review':
+        return await (await import('./review.ts')).reviewCommand(rest);
+      case 'grant':
+        return await (await import('./grant.ts')).grantCommand(rest);
     }
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -21,6 +21,7 @@ import { OidcError, OidcVerifier, looksLikeJwt } from '../identity/oidc.ts';
 import { StatementAnalyzer } from '../session/analyzer.ts';
 import { Session } from '../session/session.ts';
 import { clientHandshake } from './handshake.ts';
+import type { ApprovalsPort } from '../session/approvals-port.ts';
 
 export interface GatewayDeps {
   config: Config;
@@ -31,6 +32,8 @@ export interface GatewayDeps {
   now: () => number;
   newId: () => string;
   log: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Holds `review` verdicts for a human; absent: they are refused. */
+  approvals?: ApprovalsPort;
 }
 
 interface UpstreamRuntime {
@@ -188,7 +191,7 @@ export class Gateway {
       const session = new Session(socket, hello.framer, up.socket, up.framer, {
         id, identity, upstreamName: upstream.name, policy, analyzer: upstream.analyzer, catalog: upstream.catalog,
         audit: this.deps.audit, hashKey: this.deps.hashKey, maxPrepared: this.deps.config.limits.max_prepared_per_session,
-        maskByColumn, now: this.deps.now, log: this.deps.log,
+        maskByColumn, now: this.deps.now, log: this.deps.log, approvals: this.deps.approvals,
       });
       this.sessions.add(session);
       route.session = session;
