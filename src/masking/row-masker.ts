@@ -10,6 +10,7 @@ export interface ColumnMask {
 }
 
 const DATA_ROW = 0x44; // 'D'
+const SLAB_SIZE = 64 * 1024;
 
 export class RowMasker {
   private readonly columnCount: number;
@@ -43,6 +44,24 @@ export class RowMasker {
     this.fieldStart = new Array<number>(n).fill(0);
     this.fieldEnd = new Array<number>(n).fill(0);
     this.replacement = new Array<Buffer | null>(n).fill(null);
+  }
+
+  private slab: Buffer = Buffer.alloc(0);
+  private slabUsed = 0;
+
+  /**
+   * Rows are carved one after another out of 64 KiB slabs and never reused, so
+   * consecutive masked rows are adjacent in memory and the output batch can
+   * write them as one slice instead of one buffer per row.
+   */
+  private alloc(size: number): Buffer {
+    if (this.slabUsed + size > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, size));
+      this.slabUsed = 0;
+    }
+    const out = this.slab.subarray(this.slabUsed, this.slabUsed + size);
+    this.slabUsed += size;
+    return out;
   }
 
   /** False when no column is masked: the caller can forward rows untouched. */
@@ -99,7 +118,7 @@ export class RowMasker {
     if (pos !== end) throw new Error('masking: DataRow has trailing bytes');
 
     const payloadLength = end + growth;
-    const out = Buffer.allocUnsafe(5 + payloadLength);
+    const out = this.alloc(5 + payloadLength);
     out[0] = DATA_ROW;
     out.writeInt32BE(4 + payloadLength, 1);
     let w = 5;

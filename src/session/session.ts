@@ -11,7 +11,7 @@ import { ProtocolError, type FrontendMessage } from '../protocol/types.ts';
 import type { QueryAnalysis, StatementAnalysis } from '../analysis/types.ts';
 import type { AnalysisError } from '../analysis/types.ts';
 import type { EffectivePolicy } from '../policy/compile.ts';
-import type { Identity, MaskStrategy, QueryVerdict } from '../policy/types.ts';
+import type { Identity, MaskStrategy, QueryVerdict, StatementVerdict } from '../policy/types.ts';
 import type { AuditSink } from '../audit/types.ts';
 import type { StatementAnalyzer } from './analyzer.ts';
 import { SessionRegistry, type PortalEntry, type PreparedEntry } from './registry.ts';
@@ -199,7 +199,7 @@ export class Session {
       this.auditDenied(sql, `analysis: ${analysis.message}`);
       return this.refuse(analysisError(analysis), false);
     }
-    const verdict = judgeQuery(this.policy(), analysis, this.registry);
+    const verdict = this.judge(analysis);
     return this.gate(verdict, sql, null, false, () => {
       const now = this.deps.now();
       const plans: ResultPlan[] = analysis.statements.map((s, i) => ({
@@ -294,6 +294,37 @@ export class Session {
     return true;
   }
 
+  /**
+   * Verdicts are memoised per statement while the policy object stays the
+   * same (it changes when grants do). The key is the statement's actions
+   * array, which analyses of the same statement shape share (see
+   * StatementAnalyzer.cached); EXECUTE and FETCH depend on session state and
+   * are judged every time.
+   */
+  private readonly queryMemo = new WeakMap<object, { policy: EffectivePolicy; verdict: QueryVerdict }>();
+  private readonly statementMemo = new WeakMap<object, { policy: EffectivePolicy; verdict: StatementVerdict }>();
+
+  private judge(analysis: QueryAnalysis): QueryVerdict {
+    const policy = this.policy();
+    const only = analysis.statements.length === 1 ? analysis.statements[0] : undefined;
+    if (!only || only.kind === 'execute' || only.kind === 'fetch') return judgeQuery(policy, analysis, this.registry);
+    const hit = this.queryMemo.get(only.actions);
+    if (hit && hit.policy === policy) return hit.verdict;
+    const verdict = judgeQuery(policy, analysis, this.registry);
+    this.queryMemo.set(only.actions, { policy, verdict });
+    return verdict;
+  }
+
+  private judgeOne(stmt: StatementAnalysis): StatementVerdict {
+    const policy = this.policy();
+    if (stmt.kind === 'execute' || stmt.kind === 'fetch') return judgeStatement(policy, stmt, registryLookup(this.registry));
+    const hit = this.statementMemo.get(stmt.actions);
+    if (hit && hit.policy === policy) return hit.verdict;
+    const verdict = judgeStatement(policy, stmt, registryLookup(this.registry));
+    this.statementMemo.set(stmt.actions, { policy, verdict });
+    return verdict;
+  }
+
   /** The identity's policy, widened by any time-boxed grants active right now. */
   private policy(): EffectivePolicy {
     const grants = this.deps.approvals?.activeGrants(this.deps.identity.name, this.deps.upstreamName);
@@ -346,7 +377,7 @@ export class Session {
       return this.refuse(new PgError('26000', `scopegate: prepared statement "${statement}" was not prepared through this session`), true);
     }
     // Judge again at Bind: the policy may have changed since Parse (reload, expired grant), and reviews need the parameters.
-    const verdict = judgeStatement(this.policy(), prepared.statement, registryLookup(this.registry));
+    const verdict = this.judgeOne(prepared.statement);
     const query: QueryVerdict = { decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision === verdict.decision) };
     return this.gate(query, prepared.sql, verdict.decision === 'review' ? paramsAsText(msg) : null, true, () => {
       if (!this.registry.bind(portal, { prepared, resultFormats: msg.resultFormats, describeSent: false, verdict })) {
