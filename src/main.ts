@@ -55,8 +55,7 @@ export async function startGateway(config: Config, baseDir: string, env: NodeJS.
     log,
     approvals: sessionApprovals(approvals, config, publicUrl),
   });
-  const addr = await gateway.listen();
-  log('listening', { listen: `${addr.host}:${addr.port}` });
+  // The admin API is up before clients can connect, so a held statement can always be decided.
   let admin: Awaited<ReturnType<typeof buildAdminServer>> | undefined;
   if (config.admin) {
     const tokens = new TokenDirectory(config.identities.tokens);
@@ -65,6 +64,8 @@ export async function startGateway(config: Config, baseDir: string, env: NodeJS.
     await admin.listen({ host, port });
     log('admin listening', { admin: config.admin });
   }
+  const addr = await gateway.listen();
+  log('listening', { listen: `${addr.host}:${addr.port}` });
   return {
     ...addr,
     close: async () => {
