@@ -1,11 +1,9 @@
 // Wires the modules together. The only place that knows them all.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
 import { loadConfigFile } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { initAnalysis } from './analysis/index.ts';
-import { FileAuditSink, NullAuditSink, StdoutAuditSink } from './audit/file-sink.ts';
-import type { AuditSink } from './audit/types.ts';
+import { createAuditSink } from './audit/factory.ts';
 import { Gateway } from './server/gateway.ts';
 import { openStore } from './store/index.ts';
 import { ApprovalService, WebhookNotifier, allApproverGroups, sessionApprovals } from './approvals/index.ts';
@@ -30,7 +28,7 @@ export async function startFromConfig(path: string, env: NodeJS.ProcessEnv = pro
 
 export async function startGateway(config: Config, baseDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
   await initAnalysis();
-  const audit = auditSink(config, baseDir);
+  const audit = createAuditSink(config.audit, { baseDir, env, warn: (m) => log(`warning: ${m}`) });
   const publicUrl = config.admin ? `http://${config.admin}` : undefined;
   const store = await openStore(config, baseDir);
   const notifier = new WebhookNotifier({ publicUrl, log });
@@ -39,7 +37,7 @@ export async function startGateway(config: Config, baseDir: string, env: NodeJS.
     approvals: config.approvals,
     upstreams: Object.keys(config.upstreams),
     notifier,
-    onEvent: (e) => audit.write({ ...(e as object), at: new Date().toISOString() } as unknown as Parameters<AuditSink['write']>[0]),
+    onEvent: (e) => audit.write(e),
   });
   await approvals.start();
   const expired = await approvals.expirePending('gateway restarted while the statement was held');
@@ -77,12 +75,6 @@ export async function startGateway(config: Config, baseDir: string, env: NodeJS.
       await store.close();
     },
   };
-}
-
-function auditSink(config: Config, baseDir: string): AuditSink {
-  if (config.audit.file) return new FileAuditSink(resolve(baseDir, config.audit.file));
-  if (config.audit.stdout) return new StdoutAuditSink();
-  return new NullAuditSink();
 }
 
 function hashKey(config: Config, env: NodeJS.ProcessEnv): Buffer {

@@ -1,54 +1,301 @@
-// JSON lines appended to a file, batched off the hot path.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+// JSON lines appended to a file, in batches, with size-based rotation.
+//
+// One writer per file. Events queue in memory; each turn of the event loop
+// the queue is sealed into the chain and appended with one write(2) (a write
+// in flight collects the next batch: group commit). After a restart the chain
+// resumes from the last complete line; a partial last line left by a crash is
+// cut off and an `audit_recovered` event says so. A failed write keeps its
+// records (with the bytes already written) and is retried every `retryMs`;
+// meanwhile the sink is unhealthy and flush() rejects.
+import { close, fdatasync, fstat, openSync, mkdirSync, fstatSync, truncateSync, write, open } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { AuditEvent, AuditSink } from './types.ts';
+import { BatchedSink, type BatchedSinkOptions } from './batched-sink.ts';
+import { checkLine, type ChainHead, type SealedRecord } from './chain.ts';
+import { readTail, rotatedPath, rotationIndex, rotationSet } from './files.ts';
+import { AuditUnavailableError } from './types.ts';
 
-export class FileAuditSink implements AuditSink {
-  private readonly stream: WriteStream;
-  private buffer: string[] = [];
-  private timer: NodeJS.Timeout | null = null;
+export interface FileSinkOptions extends BatchedSinkOptions {
+  path: string;
+  /** Rotate before a write would take the file past this size (a single larger line still goes in whole). */
+  rotateBytes?: number;
+  /** Rotated files to keep (audit.1 … audit.KEEP); 0 deletes the file on rotation. */
+  keep?: number;
+  /** fdatasync after each batch: survives power loss, not only a process crash. */
+  fsync?: boolean;
+  /** How often a failing sink retries. */
+  retryMs?: number;
+  now?: () => number;
+}
 
-  constructor(path: string, private readonly flushEveryMs = 20) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.stream = createWriteStream(path, { flags: 'a' });
+interface Chunk {
+  buf: Buffer;
+  count: number;
+  /** Bytes of buf already in the file. */
+  offset: number;
+}
+
+const MAX_BATCH_EVENTS = 20_000;
+const MAX_BATCH_CHARS = 4 * 1024 * 1024;
+
+export class FileAuditSink extends BatchedSink {
+  readonly path: string;
+  private readonly rotateBytes: number;
+  private readonly keep: number;
+  private readonly fsync: boolean;
+  private readonly retryMs: number;
+  private readonly now: () => number;
+  private fd: number | null = null;
+  private size = 0;
+  private head: ChainHead | null = null;
+  /** The file we were writing was unlinked (deleted, or its directory removed). */
+  private gone = false;
+  private pending: SealedRecord[] = [];
+  private chunk: Chunk | null = null;
+  private running: Promise<void> | null = null;
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private failingSince: { at: number; dropped: number } | null = null;
+
+  constructor(options: FileSinkOptions | string) {
+    const o = typeof options === 'string' ? { path: options } : options;
+    super('file', o);
+    this.path = o.path;
+    this.rotateBytes = o.rotateBytes ?? 100 * 1024 * 1024;
+    this.keep = o.keep ?? 10;
+    this.fsync = o.fsync ?? false;
+    this.retryMs = o.retryMs ?? 1000;
+    this.now = o.now ?? Date.now;
+    this.resume();
   }
 
-  write(event: AuditEvent): void {
-    this.buffer.push(JSON.stringify({ v: 1, ...event }));
-    if (this.buffer.length >= 512) this.drainBuffer();
-    else this.timer ??= setTimeout(() => this.drainBuffer(), this.flushEveryMs);
+  override persistedHead(): ChainHead | null {
+    return this.head;
   }
 
-  private drainBuffer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.buffer.length === 0) return;
-    const text = this.buffer.join('\n') + '\n';
-    this.buffer = [];
-    this.stream.write(text);
+  protected schedule(urgent: boolean): void {
+    if (this.running || this.scheduled || (this.failure && !urgent)) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.run();
+    });
   }
 
-  flush(): Promise<void> {
-    this.drainBuffer();
-    return new Promise((resolve) => (this.stream.writableNeedDrain ? this.stream.once('drain', () => resolve()) : resolve()));
+  protected async shutdown(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    for (let i = 0; i < 3 && (this.running || this.backlog() > 0); i++) {
+      await (this.running ?? this.run());
+      if (this.failure) break;
+    }
+    if (this.retryTimer) clearTimeout(this.retryTimer); // set again if the last attempt failed
+    this.retryTimer = null;
+    if (this.fd !== null) {
+      const fd = this.fd;
+      this.fd = null;
+      await new Promise<void>((resolve) => close(fd, () => resolve()));
+    }
   }
 
-  async close(): Promise<void> {
-    this.drainBuffer();
-    await new Promise<void>((resolve) => this.stream.end(resolve));
+  /** Find where the chain stands, cut a partial last line, open the file. Sync: runs once at startup. */
+  private resume(): void {
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      const live = readTail(this.path);
+      if (live && live.partialBytes > 0) {
+        truncateSync(this.path, live.size - live.partialBytes);
+        const bytes = live.partialBytes;
+        queueMicrotask(() => this.notice({ type: 'audit_recovered', at: this.iso(), problem: 'partial_line_discarded', file: this.path, bytes }));
+      }
+      this.head = findHead([...rotationSet(this.path)].reverse());
+      if (this.head) this.seedChain(this.head);
+      const fd = openSync(this.path, 'a');
+      const st = fstatSync(fd);
+      this.fd = fd;
+      this.size = st.size;
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  private run(): Promise<void> {
+    this.running ??= this.loop().finally(() => {
+      this.running = null;
+      if (!this.failure && !this.closed && this.queued() > 0) this.schedule(false);
+    });
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      for (;;) {
+        if (!this.chunk) {
+          if (this.pending.length === 0) this.pending = this.take(MAX_BATCH_EVENTS, MAX_BATCH_CHARS);
+          if (this.pending.length === 0) break;
+          await this.ensureOpen();
+          this.chunk = this.cut();
+          if (!this.chunk) {
+            await this.rotate();
+            continue;
+          }
+        }
+        await this.ensureOpen();
+        await this.writeChunk(this.chunk);
+        const count = this.chunk.count;
+        this.chunk = null;
+        this.settled(count);
+        if (this.failure || this.failingSince) this.onRecovered();
+      }
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  /** The next chunk of pending lines that fits before rotation; null when the file must rotate first. */
+  private cut(): Chunk | null {
+    let buf = Buffer.from(this.pending.map((r) => r.line).join('\n') + '\n', 'utf8');
+    let count = this.pending.length;
+    if (this.size + buf.length > this.rotateBytes) {
+      let bytes = 0;
+      count = 0;
+      for (const r of this.pending) {
+        const n = Buffer.byteLength(r.line, 'utf8') + 1;
+        if (this.size + bytes + n > this.rotateBytes && (count > 0 || this.size > 0)) break;
+        bytes += n;
+        count++;
+      }
+      if (count === 0) return null;
+      buf = buf.subarray(0, bytes);
+    }
+    this.pending = count === this.pending.length ? [] : this.pending.slice(count);
+    return { buf, count, offset: 0 };
+  }
+
+  private async writeChunk(chunk: Chunk): Promise<void> {
+    const fd = this.fd!;
+    while (chunk.offset < chunk.buf.length) {
+      const n = await new Promise<number>((resolve, reject) =>
+        write(fd, chunk.buf, chunk.offset, chunk.buf.length - chunk.offset, null, (err, written) => (err ? reject(err) : resolve(written))),
+      );
+      chunk.offset += n;
+      this.size += n;
+    }
+    if (this.fsync) await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Open the file if needed; reopen it when it was deleted under us (its directory must still exist). */
+  private async ensureOpen(): Promise<void> {
+    if (this.fd !== null) {
+      const fd = this.fd;
+      const st = await new Promise<{ nlink: number }>((resolve, reject) => fstat(fd, (err, s) => (err ? reject(err) : resolve(s))));
+      if (st.nlink > 0) return;
+      this.gone = true;
+      this.fd = null;
+      close(fd, () => {});
+    }
+    await this.openLive();
+  }
+
+  private async openLive(): Promise<void> {
+    const fd = await new Promise<number>((resolve, reject) => open(this.path, 'a', (err, f) => (err ? reject(err) : resolve(f))));
+    const st = await new Promise<{ size: number }>((resolve, reject) => fstat(fd, (err, s) => (err ? reject(err) : resolve(s))));
+    this.fd = fd;
+    this.size = st.size;
+    if (this.gone) {
+      // A new file: bytes of the current chunk written before went to the deleted one, so write it whole.
+      this.gone = false;
+      if (this.chunk) this.chunk.offset = 0;
+      this.notice({ type: 'audit_recovered', at: this.iso(), problem: 'file_removed', file: this.path });
+    }
+  }
+
+  private async rotate(): Promise<void> {
+    if (this.fd !== null) {
+      const fd = this.fd;
+      this.fd = null;
+      await new Promise<void>((resolve) => close(fd, () => resolve()));
+    }
+    // Shift the rotated files that exist, oldest first; those at or beyond `keep` go.
+    const existing = rotationSet(this.path)
+      .map((file) => rotationIndex(this.path, file))
+      .filter((i): i is number => i !== null)
+      .sort((a, b) => b - a);
+    for (const i of existing) {
+      if (i >= this.keep) await rm(rotatedPath(this.path, i), { force: true });
+      else await rename(rotatedPath(this.path, i), rotatedPath(this.path, i + 1)).catch(ignoreMissing);
+    }
+    if (this.keep > 0) await rename(this.path, rotatedPath(this.path, 1)).catch(ignoreMissing);
+    else await rm(this.path, { force: true });
+    await this.openLive();
+  }
+
+  private onError(err: unknown): void {
+    const e = err as NodeJS.ErrnoException;
+    this.failingSince ??= { at: this.now(), dropped: this.droppedCount };
+    this.fail(new AuditUnavailableError('file', `cannot write ${this.path}: ${e.message}`, { cause: err }));
+    if (this.fd !== null && e.code !== 'ENOSPC' && e.code !== 'EDQUOT' && e.code !== 'EIO') {
+      close(this.fd, () => {});
+      this.fd = null;
+    }
+    if (!this.closed && !this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        void this.retry();
+      }, this.retryMs);
+      this.retryTimer.unref();
+    }
+  }
+
+  private async retry(): Promise<void> {
+    if (this.closed) return;
+    if (this.backlog() === 0) {
+      try {
+        await this.ensureOpen();
+        this.onRecovered();
+      } catch (err) {
+        this.onError(err);
+      }
+      return;
+    }
+    await this.run();
+  }
+
+  private onRecovered(): void {
+    const since = this.failingSince;
+    const error = this.failure?.message;
+    this.failingSince = null;
+    this.recovered();
+    if (since) {
+      this.notice({
+        type: 'audit_recovered', at: this.iso(), problem: 'write_failed', file: this.path, error,
+        since: new Date(since.at).toISOString(), dropped: this.droppedCount - since.dropped,
+      });
+    }
+  }
+
+  private iso(): string {
+    return new Date(this.now()).toISOString();
   }
 }
 
-export class NullAuditSink implements AuditSink {
-  write(): void {}
-  async flush(): Promise<void> {}
-  async close(): Promise<void> {}
+/** The last record in the files (newest file first), as its line claims it. */
+function findHead(newestFirst: string[]): ChainHead | null {
+  for (const file of newestFirst) {
+    const tail = readTail(file);
+    if (!tail) continue;
+    for (const line of tail.lines()) {
+      const check = checkLine(line);
+      if (check.ok || check.problem === 'edited') return { seq: check.record.seq, hash: check.record.hash };
+    }
+  }
+  return null;
 }
 
-export class StdoutAuditSink implements AuditSink {
-  write(event: AuditEvent): void {
-    process.stdout.write(JSON.stringify({ v: 1, ...event }) + '\n');
-  }
-  async flush(): Promise<void> {}
-  async close(): Promise<void> {}
+function ignoreMissing(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err;
 }
+
+// Earlier code imported these from here.
+export { NullAuditSink } from './null-sink.ts';
+export { StdoutAuditSink } from './stdout-sink.ts';

@@ -10,7 +10,12 @@ const usage = `usage:
   scopegate start   --config FILE
   scopegate check   --config FILE
   scopegate token new NAME
-  scopegate explain --config FILE --as NAME [--db UPSTREAM] "SQL"`;
+  scopegate explain --config FILE --as NAME [--db UPSTREAM] "SQL"
+  scopegate review  list|show ID|approve ID|deny ID [--reason TEXT] [--admin URL] [--token TOKEN]
+  scopegate grant   request|list|approve ID|deny ID|revoke ID …
+  scopegate audit   verify|search [--config FILE | --file PATH] …
+  scopegate sessions list [--identity NAME] [--since 1h]
+  scopegate replay  SESSION_ID`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -46,6 +51,12 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'explain':
         return await explainCommand(rest);
+      case 'audit':
+        return await (await import('./audit.ts')).auditCommand(rest);
+      case 'sessions':
+        return await (await import('./sessions.ts')).sessionsCommand(rest);
+      case 'replay':
+        return await (await import('./sessions.ts')).replayCommand(rest);
       case 'review':
         return await (await import('./review.ts')).reviewCommand(rest);
       case 'grant':

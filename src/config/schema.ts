@@ -137,9 +137,11 @@ export const configSchema = z
           .optional(),
         /** true: refuse statements when the audit cannot be written. */
         fail_closed: z.boolean().default(true),
+        /** true: a statement is acknowledged (ReadyForQuery) only after its audit events are written. Costs latency. */
+        ack_after_write: z.boolean().default(false),
       })
       .strict()
-      .default({ stdout: false, rotate_bytes: 100 * 1024 * 1024, keep: 10, store: false, fail_closed: true }),
+      .default({ stdout: false, rotate_bytes: 100 * 1024 * 1024, keep: 10, store: false, fail_closed: true, ack_after_write: false }),
     limits: z
       .object({
         max_message_bytes: z.number().int().positive().default(64 * 1024 * 1024),

@@ -192,6 +192,8 @@ export class Gateway {
         id, identity, upstreamName: upstream.name, policy, analyzer: upstream.analyzer, catalog: upstream.catalog,
         audit: this.deps.audit, hashKey: this.deps.hashKey, maxPrepared: this.deps.config.limits.max_prepared_per_session,
         maskByColumn, now: this.deps.now, log: this.deps.log, approvals: this.deps.approvals,
+        auditFailClosed: this.deps.config.audit.fail_closed,
+        ackAfterAudit: this.deps.config.audit.ack_after_write,
       });
       this.sessions.add(session);
       route.session = session;

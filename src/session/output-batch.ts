@@ -15,6 +15,13 @@ export class OutputBatch {
     }
   }
 
+  /** Hands over what is queued so far (to be written later by writeParts). */
+  take(): Buffer[] {
+    const parts = this.parts;
+    this.parts = [];
+    return parts;
+  }
+
   get empty(): boolean {
     return this.parts.length === 0;
   }

@@ -22,6 +22,7 @@ import { OutputBatch } from './output-batch.ts';
 import type { ResultPlan } from './expectations.ts';
 import type { Catalog } from '../upstream/catalog.ts';
 import type { ApprovalsPort } from './approvals-port.ts';
+import { fingerprintSql } from '../audit/fingerprint.ts';
 import { policyWithGrants } from './grants.ts';
 import { encodeNoticeResponse } from '../protocol/backend.ts';
 
@@ -43,6 +44,10 @@ export interface SessionDeps {
   log: (msg: string, extra?: Record<string, unknown>) => void;
   /** Absent: `review` verdicts are refused. */
   approvals?: ApprovalsPort;
+  /** Refuse statements while the audit trail cannot be written. */
+  auditFailClosed?: boolean;
+  /** Hold each ReadyForQuery until the audit events before it are written (audit.ack_after_write). */
+  ackAfterAudit?: boolean;
 }
 
 export class Session {
@@ -77,7 +82,10 @@ export class Session {
     this.relay = new ResponseRelay(this.toClient, {
       hashKey: deps.hashKey,
       maskByColumn: (oid, attnum) => deps.maskByColumn.get(`${oid}.${attnum}`),
-      onReadyForQuery: () => queueMicrotask(() => this.endIfExpired()),
+      onReadyForQuery: () => {
+        this.readySinceFlush = true;
+        queueMicrotask(() => this.endIfExpired());
+      },
       onCopyIn: (active) => (this.copyIn = active),
       onStatementDone: (plan, outcome) => this.auditStatement(plan, outcome),
       onDesync: (why) => this.fail(new PgError('08P01', `scopegate: protocol desynchronised (${why})`, { severity: 'FATAL' })),
@@ -216,6 +224,9 @@ export class Session {
 
   /** Carry out a verdict: run it, refuse it, or hold it for a human. */
   private gate(verdict: QueryVerdict, sql: string, params: (string | null)[] | null, extended: boolean, run: () => void): Promise<void> | void {
+    if (this.deps.auditFailClosed && !this.deps.audit.healthy()) {
+      return this.refuse(new PgError('58030', 'scopegate: the audit trail cannot be written, so statements are refused (audit.fail_closed)', { hint: 'An operator must fix the audit destination (disk, permissions).' }), extended);
+    }
     if (verdict.decision === 'allow') return run();
     if (verdict.decision === 'review' && this.deps.approvals) return this.hold(this.deps.approvals, verdict, sql, params, extended, run);
     this.auditVerdict(sql, verdict);
@@ -444,7 +455,37 @@ export class Session {
   }
 
   private flushClient(): void {
+    if (this.deps.ackAfterAudit && (this.readySinceFlush || this.auditAcks)) return this.flushClientAfterAudit();
     if (!this.toClient.flush(this.client)) this.upstream.pause();
+  }
+
+  private readySinceFlush = false;
+  /** The chain of audit flushes that gate client output, in order. */
+  private auditAcks: Promise<void> | null = null;
+
+  /**
+   * A request is acknowledged by ReadyForQuery: with ack_after_write, what is
+   * queued for the client waits until the audit events written so far are on
+   * disk, so no acknowledged statement can be missing from the trail.
+   */
+  private flushClientAfterAudit(): void {
+    this.readySinceFlush = false;
+    const parts = this.toClient.take();
+    const previous = this.auditAcks ?? Promise.resolve();
+    const flushed = this.deps.audit.flush();
+    const done = previous
+      .then(() => flushed)
+      .then(
+        () => {
+          if (this.closed) return;
+          for (const p of parts) if (!this.client.write(p)) this.upstream.pause();
+        },
+        () => this.fail(new PgError('58030', 'scopegate: the audit trail cannot be written; the session ends (audit.fail_closed)')),
+      );
+    const chain: Promise<void> = done.finally(() => {
+      if (this.auditAcks === chain) this.auditAcks = null;
+    });
+    this.auditAcks = chain;
   }
 
   // ------------------------------------------------------------ upstream → client
@@ -470,6 +511,7 @@ export class Session {
       identity: this.deps.identity.name,
       upstream: this.deps.upstreamName,
       sql,
+      fingerprint: fingerprintSql(sql),
       verdict: verdict.decision,
       reasons: verdict.statements.flatMap((s) => s.reasons).filter((r) => r.decision !== 'allow').map((r) => r.rule + ': ' + r.message),
       at: new Date(this.deps.now()).toISOString(),
@@ -491,6 +533,7 @@ export class Session {
       identity: this.deps.identity.name,
       upstream: this.deps.upstreamName,
       sql: plan.sql,
+      fingerprint: fingerprintSql(plan.sql),
       verdict: 'allow',
       masked: plan.verdict.maskedColumns.length > 0 ? plan.verdict.maskedColumns : undefined,
       durationMs: this.deps.now() - plan.startedAt,

@@ -36,6 +36,8 @@ export interface Gateway {
   logs(): string;
   /** SIGTERM, then SIGKILL after 5 s; removes the temp dir. */
   stop(): Promise<void>;
+  /** Sends a signal (e.g. SIGKILL for a crash test) and waits for the process to exit; keeps the temp dir. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
@@ -111,7 +113,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await stop();
     throw new Error(`gateway ${why} on ${host}:${port}\n--- gateway output ---\n${logs()}`);
   }
-  return { host, port, adminPort, dir, configPath, logs, stop };
+  const kill = async (signal: NodeJS.Signals): Promise<void> => {
+    if (!exited) child.kill(signal);
+    await exitPromise;
+  };
+  return { host, port, adminPort, dir, configPath, logs, stop, kill };
 }
 
 export interface Token {
