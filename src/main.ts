@@ -10,6 +10,9 @@ import { ApprovalService, WebhookNotifier, allApproverGroups, sessionApprovals }
 import { buildAdminServer } from './admin/server.ts';
 import { TokenDirectory } from './identity/tokens.ts';
 import { splitHostPort } from './server/gateway.ts';
+import { GatewayMetrics } from './metrics/metrics.ts';
+import { opsRoutes } from './admin/ops-routes.ts';
+import { watchConfig } from './server/reload.ts';
 
 export interface Running {
   host: string;
@@ -23,10 +26,10 @@ export function log(msg: string, extra?: Record<string, unknown>): void {
 
 export async function startFromConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
   const { config, baseDir } = loadConfigFile(path);
-  return startGateway(config, baseDir, env);
+  return startGateway(config, baseDir, env, path);
 }
 
-export async function startGateway(config: Config, baseDir: string, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+export async function startGateway(config: Config, baseDir: string, env: NodeJS.ProcessEnv = process.env, configPath?: string): Promise<Running> {
   await initAnalysis();
   const audit = createAuditSink(config.audit, { baseDir, env, warn: (m) => log(`warning: ${m}`) });
   const publicUrl = config.admin ? `http://${config.admin}` : undefined;
@@ -42,7 +45,12 @@ export async function startGateway(config: Config, baseDir: string, env: NodeJS.
   await approvals.start();
   const expired = await approvals.expirePending('gateway restarted while the statement was held');
   if (expired > 0) log('expired reviews left pending by the previous run', { count: expired });
+  const metrics = new GatewayMetrics(() => {
+    const all = Object.values(audit.stats());
+    return { backlog: all.reduce((n, s) => n + s.backlog, 0), dropped: all.reduce((n, s) => n + s.dropped, 0), failing: all.some((s) => s.failing !== null) };
+  });
   const gateway = new Gateway({
+    metrics,
     config,
     baseDir,
     audit,
@@ -57,16 +65,30 @@ export async function startGateway(config: Config, baseDir: string, env: NodeJS.
   let admin: Awaited<ReturnType<typeof buildAdminServer>> | undefined;
   if (config.admin) {
     const tokens = new TokenDirectory(config.identities.tokens);
-    admin = await buildAdminServer({ approvals, authenticate: (t) => tokens.authenticate(t), approverGroups: allApproverGroups(config), publicUrl });
+    const ready = () => (audit.healthy() ? { ready: true } : { ready: false, why: 'the audit trail cannot be written' });
+    admin = await buildAdminServer({
+      approvals, authenticate: (t) => tokens.authenticate(t), approverGroups: allApproverGroups(config), publicUrl,
+      extraRoutes: opsRoutes(metrics, ready),
+    });
     const [host, port] = splitHostPort(config.admin);
     await admin.listen({ host, port });
     log('admin listening', { admin: config.admin });
   }
   const addr = await gateway.listen();
   log('listening', { listen: `${addr.host}:${addr.port}` });
+  const stopWatching = configPath
+    ? watchConfig(configPath, gateway, {
+        log,
+        onResult: (ok, detail) => {
+          metrics.reloads.inc({ outcome: ok ? 'ok' : 'refused' });
+          audit.write({ type: 'policy_reloaded', at: new Date().toISOString(), source: configPath, ok, ...(ok ? {} : { error: detail }) });
+        },
+      })
+    : () => undefined;
   return {
     ...addr,
     close: async () => {
+      stopWatching();
       await admin?.close();
       await approvals.close();
       await gateway.close();

@@ -22,6 +22,7 @@ import { StatementAnalyzer } from '../session/analyzer.ts';
 import { Session } from '../session/session.ts';
 import { clientHandshake } from './handshake.ts';
 import type { ApprovalsPort } from '../session/approvals-port.ts';
+import type { GatewayMetrics } from '../metrics/metrics.ts';
 
 export interface GatewayDeps {
   config: Config;
@@ -34,6 +35,7 @@ export interface GatewayDeps {
   log: (msg: string, extra?: Record<string, unknown>) => void;
   /** Holds `review` verdicts for a human; absent: they are refused. */
   approvals?: ApprovalsPort;
+  metrics?: GatewayMetrics;
 }
 
 interface UpstreamRuntime {
@@ -61,7 +63,9 @@ const forwardedParams = ['application_name', 'client_encoding', 'DateStyle', 'da
 
 export class Gateway {
   private server: net.Server | null = null;
-  private readonly tokens: TokenDirectory;
+  private tokens: TokenDirectory;
+  /** Replaced as a whole by reload(); sessions started before keep working with the new policies. */
+  private config: Config;
   private readonly upstreams = new Map<string, UpstreamRuntime>();
   private readonly cancelRoutes = new Map<string, CancelRoute>();
   private readonly sessions = new Set<Session>();
@@ -72,6 +76,7 @@ export class Gateway {
 
   constructor(private readonly deps: GatewayDeps) {
     const { config } = deps;
+    this.config = config;
     this.tokens = new TokenDirectory(config.identities.tokens);
     this.limits = { ...defaultFrameLimits, maxMessage: config.limits.max_message_bytes };
     if (config.tls) {
@@ -99,7 +104,7 @@ export class Gateway {
   /** Reach out to identity providers and upstream admin roles before serving. */
   private async prepare(): Promise<void> {
     if (this.oidc) {
-      if (!this.deps.config.tls?.required) this.deps.log('warning: OIDC tokens travel as cleartext passwords; set tls.required: true outside loopback');
+      if (!this.config.tls?.required) this.deps.log('warning: OIDC tokens travel as cleartext passwords; set tls.required: true outside loopback');
       await this.oidc.init().catch((err) => this.deps.log('OIDC issuer not reachable yet; will retry on first use', { error: (err as Error).message }));
     }
     for (const u of this.upstreams.values()) {
@@ -108,15 +113,15 @@ export class Gateway {
         this.deps.log(`warning: upstream ${u.name}: ${w}`);
       }
       await u.roles.reap().catch((err) => this.deps.log('role reaper failed', { error: (err as Error).message }));
-      u.roles.startReaper(this.deps.config.upstreams[u.name].ephemeral.reap_interval_s);
+      u.roles.startReaper(this.config.upstreams[u.name].ephemeral.reap_interval_s);
     }
   }
 
   async listen(): Promise<{ host: string; port: number }> {
     await this.prepare();
-    const [host, port] = splitHostPort(this.deps.config.listen);
+    const [host, port] = splitHostPort(this.config.listen);
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
-    this.server.maxConnections = this.deps.config.limits.max_connections;
+    this.server.maxConnections = this.config.limits.max_connections;
     await new Promise<void>((res, rej) => {
       this.server!.once('error', rej);
       this.server!.listen(port, host, () => res());
@@ -143,9 +148,9 @@ export class Gateway {
   private async startSession(raw: net.Socket): Promise<void> {
     const hello = await clientHandshake(raw, {
       secureContext: this.secureContext,
-      tlsRequired: this.deps.config.tls?.required ?? false,
+      tlsRequired: this.config.tls?.required ?? false,
       limits: this.limits,
-      timeoutMs: this.deps.config.limits.startup_timeout_ms,
+      timeoutMs: this.config.limits.startup_timeout_ms,
       onCancel: (pid, key) => this.cancel(pid, key),
     });
     if (hello.kind === 'cancel') {
@@ -160,7 +165,7 @@ export class Gateway {
       this.authFailed(client, params, 'unknown database');
       throw new PgError('3D000', `scopegate: database "${params.database}" is not served by this gateway`, { severity: 'FATAL' });
     }
-    const policy = compileEffectivePolicy(this.deps.config.policies, identity, upstream.name, this.deps.config.upstreams[upstream.name].detect);
+    const policy = compileEffectivePolicy(this.config.policies, identity, upstream.name, this.config.upstreams[upstream.name].detect);
     if (policy.policies.length === 0) {
       this.authFailed(client, params, 'no policy');
       throw new PgError('42501', `scopegate: no policy gives "${identity.name}" access to database "${upstream.name}"`, { severity: 'FATAL' });
@@ -190,19 +195,23 @@ export class Gateway {
       });
       const session = new Session(socket, hello.framer, up.socket, up.framer, {
         id, identity, upstreamName: upstream.name, policy, analyzer: upstream.analyzer, catalog: upstream.catalog,
-        audit: this.deps.audit, hashKey: this.deps.hashKey, maxPrepared: this.deps.config.limits.max_prepared_per_session,
+        audit: this.deps.audit, hashKey: this.deps.hashKey, maxPrepared: this.config.limits.max_prepared_per_session,
         maskByColumn, now: this.deps.now, log: this.deps.log, approvals: this.deps.approvals,
-        auditFailClosed: this.deps.config.audit.fail_closed,
-        ackAfterAudit: this.deps.config.audit.ack_after_write,
+        auditFailClosed: this.config.audit.fail_closed,
+        ackAfterAudit: this.config.audit.ack_after_write,
+        metrics: this.deps.metrics,
       });
       this.sessions.add(session);
       route.session = session;
+      this.deps.metrics?.sessionsTotal.inc();
+      this.deps.metrics?.sessionsActive.inc();
       session.onClose = () => {
         this.sessions.delete(session);
+        this.deps.metrics?.sessionsActive.dec();
         this.cancelRoutes.delete(`${key.processId}.${key.secretKey}`);
         if (sessionRole) up.socket.once('close', () => void sessionRole.drop().catch((e) => this.deps.log('dropping a session role failed', { error: (e as Error).message })));
       };
-      if (expiresAt !== undefined) session.endAt(expiresAt + this.deps.config.identities.session_grace_s * 1000);
+      if (expiresAt !== undefined) session.endAt(expiresAt + this.config.identities.session_grace_s * 1000);
       session.start();
     } catch (err) {
       up.socket.destroy();
@@ -241,6 +250,7 @@ export class Gateway {
   }
 
   private authFailed(client: string, params: Record<string, string>, reason: string): void {
+    this.deps.metrics?.authFailures.inc({ reason });
     this.deps.audit.write({ type: 'auth_failed', client, user: params.user ?? '', database: params.database ?? '', reason, at: new Date(this.deps.now()).toISOString() });
   }
 
@@ -274,6 +284,27 @@ export class Gateway {
       }
     }
     return byColumn;
+  }
+
+  /**
+   * Swap in a new configuration: identities and policies apply to new
+   * sessions at once and to open sessions from their next statement. Listener,
+   * TLS and upstream changes need a restart (reported, not applied).
+   */
+  async reload(next: Config): Promise<string[]> {
+    const notes: string[] = [];
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    if (!same(next.upstreams, this.config.upstreams)) notes.push('upstream changes take effect after a restart');
+    if (next.listen !== this.config.listen || !same(next.tls, this.config.tls) || next.admin !== this.config.admin) notes.push('listener and TLS changes take effect after a restart');
+    this.config = { ...next, upstreams: this.config.upstreams, listen: this.config.listen, tls: this.config.tls, admin: this.config.admin };
+    this.tokens = new TokenDirectory(this.config.identities.tokens);
+    for (const session of this.sessions) {
+      const upstream = this.upstreams.get(session.upstreamName);
+      if (!upstream) continue;
+      const policy = compileEffectivePolicy(this.config.policies, session.identity, upstream.name, this.config.upstreams[upstream.name].detect);
+      session.setPolicy(policy, await this.expandMasks(upstream, policy));
+    }
+    return notes;
   }
 
   private newCancelKey(route: CancelRoute): { processId: number; secretKey: number } {

@@ -23,6 +23,7 @@ import type { ResultPlan } from './expectations.ts';
 import type { Catalog } from '../upstream/catalog.ts';
 import type { ApprovalsPort } from './approvals-port.ts';
 import { fingerprintSql } from '../audit/fingerprint.ts';
+import type { SessionMetrics } from '../metrics/metrics.ts';
 import { policyWithGrants } from './grants.ts';
 import { encodeNoticeResponse } from '../protocol/backend.ts';
 
@@ -48,6 +49,7 @@ export interface SessionDeps {
   auditFailClosed?: boolean;
   /** Hold each ReadyForQuery until the audit events before it are written (audit.ack_after_write). */
   ackAfterAudit?: boolean;
+  metrics?: SessionMetrics;
 }
 
 export class Session {
@@ -78,10 +80,12 @@ export class Session {
     private readonly deps: SessionDeps,
   ) {
     this.startedAt = deps.now();
+    this.basePolicy = deps.policy;
+    this.maskByColumn = deps.maskByColumn;
     this.registry = new SessionRegistry(deps.maxPrepared);
     this.relay = new ResponseRelay(this.toClient, {
       hashKey: deps.hashKey,
-      maskByColumn: (oid, attnum) => deps.maskByColumn.get(`${oid}.${attnum}`),
+      maskByColumn: (oid, attnum) => this.maskByColumn.get(`${oid}.${attnum}`),
       onReadyForQuery: () => {
         this.readySinceFlush = true;
         queueMicrotask(() => this.endIfExpired());
@@ -197,6 +201,7 @@ export class Session {
   }
 
   private onQuery(raw: RawMessage, sql: string): Promise<void> | void {
+    this.arrivedAt = performance.now();
     const cached = this.deps.analyzer.cached(sql, this.registry.tempRelations);
     if (cached) return this.runQuery(raw, sql, cached);
     return this.deps.analyzer.analyze(sql, this.registry.tempRelations).then((a) => this.runQuery(raw, sql, a));
@@ -223,7 +228,15 @@ export class Session {
   }
 
   /** Carry out a verdict: run it, refuse it, or hold it for a human. */
+  private arrivedAt = 0;
+
   private gate(verdict: QueryVerdict, sql: string, params: (string | null)[] | null, extended: boolean, run: () => void): Promise<void> | void {
+    const metrics = this.deps.metrics;
+    if (metrics) {
+      metrics.statement(verdict.decision);
+      if (this.arrivedAt) metrics.decision((performance.now() - this.arrivedAt) / 1000);
+      this.arrivedAt = 0;
+    }
     if (this.deps.auditFailClosed && !this.deps.audit.healthy()) {
       return this.refuse(new PgError('58030', 'scopegate: the audit trail cannot be written, so statements are refused (audit.fail_closed)', { hint: 'An operator must fix the audit destination (disk, permissions).' }), extended);
     }
@@ -235,7 +248,7 @@ export class Session {
 
   private async hold(approvals: ApprovalsPort, verdict: QueryVerdict, sql: string, params: (string | null)[] | null, extended: boolean, run: () => void): Promise<void> {
     const identity = this.deps.identity;
-    const policyNames = this.deps.policy.policies;
+    const policyNames = this.basePolicy.policies;
     const settings = approvals.settingsFor(policyNames);
     const reasons = verdict.statements.flatMap((s) => s.reasons).filter((r) => r.decision === 'review').map((r) => r.message);
     if (settings.mode === 'async') {
@@ -267,11 +280,13 @@ export class Session {
     this.flushClient();
     const controller = new AbortController();
     this.held = controller;
+    this.deps.metrics?.held(1);
     let outcome;
     try {
       outcome = await approvals.wait(review.id, controller.signal);
     } finally {
       this.held = null;
+      this.deps.metrics?.held(-1);
     }
     if (this.closed) return;
     if (outcome.status === 'approved') return run();
@@ -339,7 +354,25 @@ export class Session {
   /** The identity's policy, widened by any time-boxed grants active right now. */
   private policy(): EffectivePolicy {
     const grants = this.deps.approvals?.activeGrants(this.deps.identity.name, this.deps.upstreamName);
-    return grants && grants.length > 0 ? policyWithGrants(this.deps.policy, grants) : this.deps.policy;
+    return grants && grants.length > 0 ? policyWithGrants(this.basePolicy, grants) : this.basePolicy;
+  }
+
+  private basePolicy: EffectivePolicy;
+
+  /** A reloaded configuration: judged from the next statement on (already prepared statements are judged again at Bind). */
+  setPolicy(policy: EffectivePolicy, maskByColumn: Map<string, MaskStrategy>): void {
+    this.basePolicy = policy;
+    this.maskByColumn = maskByColumn;
+  }
+
+  private maskByColumn: Map<string, MaskStrategy>;
+
+  get identity(): Identity {
+    return this.deps.identity;
+  }
+
+  get upstreamName(): string {
+    return this.deps.upstreamName;
   }
 
   /** Remember what a forwarded statement creates: prepared statements, cursors, temp tables. */
@@ -353,6 +386,7 @@ export class Session {
   }
 
   private onParse(raw: RawMessage, name: string, sql: string): Promise<void> | void {
+    this.arrivedAt = performance.now();
     if (!this.registry.canPrepare(name)) {
       return this.refuse(new PgError('53400', `scopegate: too many prepared statements in this session (limit ${this.deps.maxPrepared})`), true);
     }
@@ -527,6 +561,7 @@ export class Session {
 
   private auditStatement(plan: ResultPlan, outcome: { tag?: string; error?: string; rows: number }): void {
     this.statements++;
+    this.deps.metrics?.upstream((this.deps.now() - plan.startedAt) / 1000);
     this.deps.audit.write({
       type: 'statement',
       session: this.deps.id,

@@ -38,6 +38,8 @@ export interface Gateway {
   stop(): Promise<void>;
   /** Sends a signal (e.g. SIGKILL for a crash test) and waits for the process to exit; keeps the temp dir. */
   kill(signal: NodeJS.Signals): Promise<void>;
+  /** Sends a signal without waiting (e.g. SIGHUP to reload). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 const running = new Set<ChildProcess>();
@@ -117,7 +119,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (!exited) child.kill(signal);
     await exitPromise;
   };
-  return { host, port, adminPort, dir, configPath, logs, stop, kill };
+  return { host, port, adminPort, dir, configPath, logs, stop, kill, signal: (sig) => void child.kill(sig) };
 }
 
 export interface Token {
