@@ -7,9 +7,11 @@
 // does not depend on literal values; the caller decides that (see literalFree).
 import type { QueryAnalysis } from './types.ts';
 
-const IDENT_START = /[A-Za-z_]/;
-const IDENT_PART = /[A-Za-z0-9_]/;
 const PUNCT = new Set(['(', ')', ',', '.', ';', '=', '<', '>', '+', '-', '*', '/', '%', ':', '[', ']', ' ', '\t', '\n', '\r']);
+
+// Character-class tests on single characters (this runs once per query on the hot path).
+const IDENT_START = { test: (c: string | undefined): boolean => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_') };
+const IDENT_PART = { test: (c: string | undefined): boolean => c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_') };
 
 export function literalKey(sql: string, maxLength = 4096): string | null {
   if (sql.length > maxLength) return null;

@@ -31,6 +31,10 @@ export class FanoutSink implements AuditSink {
   private scheduled = false;
   private closed = false;
 
+  get enabled(): boolean {
+    return this.children.length > 0;
+  }
+
   constructor(children: (SealedSink | FanoutChild)[], options: { head?: ChainHead } = {}) {
     this.children = children.map((c) => ('sink' in c ? { sink: c.sink, required: c.required ?? true } : { sink: c, required: true }));
     let head = options.head ?? null;

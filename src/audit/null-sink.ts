@@ -2,6 +2,7 @@
 import type { AuditSink } from './types.ts';
 
 export class NullAuditSink implements AuditSink {
+  readonly enabled = false;
   write(): void {}
   async flush(): Promise<void> {}
   async close(): Promise<void> {}

@@ -209,6 +209,8 @@ export interface AuditSink {
   flush(): Promise<void>;
   close(): Promise<void>;
   healthy(): boolean;
+  /** False when events go nowhere, so callers can skip building them. Absent means true. */
+  readonly enabled?: boolean;
 }
 
 export interface SinkStats {

@@ -23,6 +23,8 @@ const CopyBothResponse = T('W'), CopyData = T('d'), CopyDone = T('c');
 export interface RelayHooks {
   /** Masks that apply to a column by its table OID and attribute number, whatever the analysis said. */
   maskByColumn(tableOid: number, attnum: number): MaskStrategy | undefined;
+  /** False when no column of any table is masked for this identity: RowDescriptions need no decoding. */
+  hasColumnMasks(): boolean;
   hashKey: Buffer;
   onReadyForQuery(status: 'I' | 'T' | 'E'): void;
   onCopyIn(active: boolean): void;
@@ -162,8 +164,7 @@ export class ResponseRelay {
 
   private startRows(plan: ResultPlan | undefined, msg: RawMessage): void {
     this.rows = 0;
-    this.masker = null;
-    this.masker = this.buildMasker(plan, rowFields(msg));
+    this.masker = plan?.verdict.masks || this.hooks.hasColumnMasks() ? this.buildMasker(plan, rowFields(msg)) : null;
   }
 
   private startPortalRows(e: Extract<Expectation, { kind: 'execute' }>): void {

@@ -80,15 +80,17 @@ export class Session {
     private readonly deps: SessionDeps,
   ) {
     this.startedAt = deps.now();
+    this.auditing = deps.audit.enabled !== false;
     this.basePolicy = deps.policy;
     this.maskByColumn = deps.maskByColumn;
     this.registry = new SessionRegistry(deps.maxPrepared);
     this.relay = new ResponseRelay(this.toClient, {
       hashKey: deps.hashKey,
       maskByColumn: (oid, attnum) => this.maskByColumn.get(`${oid}.${attnum}`),
+      hasColumnMasks: () => this.maskByColumn.size > 0,
       onReadyForQuery: () => {
         this.readySinceFlush = true;
-        queueMicrotask(() => this.endIfExpired());
+        if (this.expired) queueMicrotask(() => this.endIfExpired());
       },
       onCopyIn: (active) => (this.copyIn = active),
       onStatementDone: (plan, outcome) => this.auditStatement(plan, outcome),
@@ -229,6 +231,8 @@ export class Session {
 
   /** Carry out a verdict: run it, refuse it, or hold it for a human. */
   private arrivedAt = 0;
+  /** False when the audit sink discards events: skip building them. */
+  private readonly auditing: boolean;
 
   private gate(verdict: QueryVerdict, sql: string, params: (string | null)[] | null, extended: boolean, run: () => void): Promise<void> | void {
     const metrics = this.deps.metrics;
@@ -538,6 +542,7 @@ export class Session {
   // ------------------------------------------------------------ audit and lifecycle
 
   private auditVerdict(sql: string, verdict: QueryVerdict, review?: string): void {
+    if (!this.auditing) return;
     this.deps.audit.write({
       review,
       type: 'statement',
@@ -553,6 +558,7 @@ export class Session {
   }
 
   private auditDenied(sql: string, reason: string): void {
+    if (!this.auditing) return;
     this.deps.audit.write({
       type: 'statement', session: this.deps.id, identity: this.deps.identity.name, upstream: this.deps.upstreamName,
       sql, verdict: 'deny', reasons: [reason], at: new Date(this.deps.now()).toISOString(),
@@ -562,6 +568,7 @@ export class Session {
   private auditStatement(plan: ResultPlan, outcome: { tag?: string; error?: string; rows: number }): void {
     this.statements++;
     this.deps.metrics?.upstream((this.deps.now() - plan.startedAt) / 1000);
+    if (!this.auditing) return;
     this.deps.audit.write({
       type: 'statement',
       session: this.deps.id,
