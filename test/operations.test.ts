@@ -79,7 +79,7 @@ test('a changed config file applies to an open session; a broken one is refused 
     }
     assert.ok(allowed, 'the same session sees the new policy');
     writeFileSync(gw.configPath, original.replace('policies:', 'policies: [oops'));
-    gw.signal('SIGHUP');
+    gw.sendSignal('SIGHUP');
     await new Promise((r) => setTimeout(r, 800));
     assert.match(gw.logs(), /config reload refused/);
     assert.equal((await c.query('SELECT y FROM b')).rows[0].y, 2, 'the last good policy stays in force');

@@ -65,6 +65,8 @@ export function copyStatement(env: Env, v: Node): CopyFacts {
   let output: OutputColumn[] | null = null;
   if (v.query) {
     const q = v.query as Node;
+    // Postgres refuses COPY (SELECT … INTO …); so do we, before it could be mistaken for a plain read.
+    if (tag(q) === 'SelectStmt' && inner(q).intoClause) unanalysable(env, 'COPY (SELECT … INTO …) is not supported');
     const cols = tag(q) === 'SelectStmt' ? analyseSelect(env, EMPTY_SCOPE, inner(q)).cols : analyseDml(env, EMPTY_SCOPE, q) ?? [];
     output = cols.map((c) => ({ name: c.name, sources: c.lin.sources, direct: c.lin.direct }));
   } else if (v.relation) {

@@ -70,3 +70,13 @@ test('a carriage return ends a -- comment', () => {
   assert.ok(!isAnalysisError(r));
   assert.deepEqual(r.statements.map((s) => s.node), ['SelectStmt', 'DeleteStmt']);
 });
+
+test('an empty or blank query string parses to no statements', async () => {
+  const { initAnalysis, parseQuery } = await import('./index.ts');
+  await initAnalysis();
+  for (const sql of ['', '   ', '\n\t']) {
+    const r = parseQuery(sql);
+    assert.ok(!('code' in r), JSON.stringify(r));
+    assert.equal((r as { statements: readonly unknown[] }).statements.length, 0);
+  }
+});

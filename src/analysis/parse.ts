@@ -60,6 +60,8 @@ export function parseQuery(sql: string, limits: ParseLimits = {}): ParsedQuery |
   if (shape.depth > lim.maxDepth) return { code: '54001', message: `statement nesting exceeds ${lim.maxDepth} levels` };
   if (shape.statements > lim.maxStatements) return { code: '54001', message: `query has more than ${lim.maxStatements} statements` };
   if (!loaded) return { code: '0A000', message: 'SQL parser not initialised (call initAnalysis first)' };
+  // An empty query string is legal (EmptyQueryResponse); the parser library rejects it, so answer it here.
+  if (/^\s*$/.test(sql)) return remember(sql, { sql, statements: [] });
   let tree: Node;
   try {
     tree = parseSync(sql) as unknown as Node;

@@ -10,16 +10,22 @@ export interface ResultPlan {
   sql: string;
   verdict: StatementVerdict;
   copy?: CopyOptions;
-  /** Set once the statement finished (for audit). */
   startedAt: number;
+  /** Errors of this statement must not be shown as they are (COMMIT can surface errors of a WITH HOLD cursor over masked data). */
+  scrubErrors?: boolean;
+  /** Applied only when the upstream reports the statement complete (PREPARE, DECLARE, CLOSE, temp tables, DDL). */
+  onSuccess?: () => void;
 }
+
+/** Restores the session registry when the upstream did not carry out a message (it failed, or was skipped until Sync). */
+export type Undo = () => void;
 
 export type Expectation =
   /** A simple Query: one plan per statement, then ReadyForQuery. A sentinel query stands in for a refused one. */
   | { kind: 'query'; plans: ResultPlan[]; index: number; sentinel?: PgError }
-  | { kind: 'parse'; sentinel?: PgError }
-  | { kind: 'bind' }
+  | { kind: 'parse'; sentinel?: PgError; undo?: Undo }
+  | { kind: 'bind'; undo?: Undo }
   | { kind: 'describe'; portal?: PortalEntry; prepared?: PreparedEntry; swallow: boolean }
   | { kind: 'execute'; portal: PortalEntry; plan: ResultPlan }
-  | { kind: 'close' }
+  | { kind: 'close'; undo?: Undo }
   | { kind: 'sync' };

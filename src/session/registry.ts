@@ -39,6 +39,32 @@ export class SessionRegistry {
     this.prepared.set(name, entry);
   }
 
+  /** Sets the entry now and returns how to put back what was there, should the upstream not accept it. */
+  prepareProvisionally(name: string, entry: PreparedEntry): () => void {
+    return this.replace(this.prepared, name, entry);
+  }
+
+  /** Close (statement) message: forget it, undoably. */
+  closeStatement(name: string): () => void {
+    return this.replace(this.prepared, name, undefined);
+  }
+
+  /** Close (portal) message: forget it, undoably. */
+  closePortal(name: string): () => void {
+    return this.replace(this.portals, name, undefined);
+  }
+
+  private replace<V>(map: Map<string, V>, name: string, value: V | undefined): () => void {
+    const had = map.has(name);
+    const previous = map.get(name);
+    if (value === undefined) map.delete(name);
+    else map.set(name, value);
+    return () => {
+      if (had) map.set(name, previous as V);
+      else map.delete(name);
+    };
+  }
+
   deallocate(name: string): void {
     if (name === '*') this.prepared.clear();
     else this.prepared.delete(name);
@@ -59,9 +85,8 @@ export class SessionRegistry {
    * a pipelined Execute still refers to would lose its masking plan. A stale
    * entry is harmless (Postgres rejects an Execute of a portal that is gone).
    */
-  bind(name: string, portal: PortalEntry): boolean {
-    if (name !== '' && !this.portals.has(name) && this.portals.size >= this.maxPrepared) return false;
-    this.portals.set(name, portal);
-    return true;
+  bind(name: string, portal: PortalEntry): (() => void) | null {
+    if (name !== '' && !this.portals.has(name) && this.portals.size >= this.maxPrepared) return null;
+    return this.replace(this.portals, name, portal);
   }
 }

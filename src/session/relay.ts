@@ -25,6 +25,8 @@ export interface RelayHooks {
   maskByColumn(tableOid: number, attnum: number): MaskStrategy | undefined;
   /** False when no column of any table is masked for this identity: RowDescriptions need no decoding. */
   hasColumnMasks(): boolean;
+  /** True when errors that surface at Sync (implicit commit) must be scrubbed: the identity has masked columns. */
+  scrubCommitErrors(): boolean;
   hashKey: Buffer;
   onReadyForQuery(status: 'I' | 'T' | 'E'): void;
   onCopyIn(active: boolean): void;
@@ -74,7 +76,7 @@ export class ResponseRelay {
           this.out.push(msg.raw);
           return this.hooks.onReadyForQuery(String.fromCharCode(msg.body[0]) as 'I' | 'T' | 'E');
         }
-        if (type === ErrorResponse) return this.out.push(msg.raw);
+        if (type === ErrorResponse) return this.out.push(this.hooks.scrubCommitErrors() ? encodeErrorResponse(scrub(decodeFields(msg))) : msg.raw);
         return this.hooks.onDesync(`unexpected message ${String.fromCharCode(type)} before ReadyForQuery`);
     }
   }
@@ -89,6 +91,7 @@ export class ResponseRelay {
         return this.row(msg);
       case CommandComplete:
       case EmptyQuery:
+        if (msg.type === CommandComplete) plan?.onSuccess?.();
         this.finish(plan, { tag: msg.type === CommandComplete ? cstring(msg.body) : undefined });
         e.index++;
         return this.out.push(msg.raw);
@@ -119,6 +122,7 @@ export class ResponseRelay {
       case CommandComplete:
       case EmptyQuery:
       case PortalSuspended:
+        if (msg.type === CommandComplete) e.plan.onSuccess?.();
         this.finish(e.plan, { tag: msg.type === CommandComplete ? cstring(msg.body) : undefined });
         this.expected.shift();
         return this.out.push(msg.raw);
@@ -246,10 +250,16 @@ export class ResponseRelay {
   private error(msg: RawMessage, sentinel?: PgError, plan?: ResultPlan): void {
     const head = this.expected[0];
     if (head && head.kind !== 'query') {
-      while (this.expected.length > 0 && this.expected[0].kind !== 'sync') this.expected.shift();
+      // The failed message and everything up to Sync did not happen upstream: undo what they changed, newest first.
+      const skipped: Expectation[] = [];
+      while (this.expected.length > 0 && this.expected[0].kind !== 'sync') skipped.push(this.expected.shift()!);
+      for (let i = skipped.length - 1; i >= 0; i--) {
+        const s = skipped[i];
+        if ((s.kind === 'parse' || s.kind === 'bind' || s.kind === 'close') && s.undo) s.undo();
+      }
     }
     if (sentinel) return this.out.push(encodeErrorResponse(errorFields(sentinel)));
-    if (plan?.verdict.touchesMasked) return this.out.push(encodeErrorResponse(scrub(decodeFields(msg))));
+    if (plan?.verdict.touchesMasked || plan?.scrubErrors) return this.out.push(encodeErrorResponse(scrub(decodeFields(msg))));
     this.out.push(msg.raw);
   }
 

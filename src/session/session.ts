@@ -88,6 +88,7 @@ export class Session {
       hashKey: deps.hashKey,
       maskByColumn: (oid, attnum) => this.maskByColumn.get(`${oid}.${attnum}`),
       hasColumnMasks: () => this.maskByColumn.size > 0,
+      scrubCommitErrors: () => this.basePolicy.masks.size > 0,
       onReadyForQuery: () => {
         this.readySinceFlush = true;
         if (this.expired) queueMicrotask(() => this.endIfExpired());
@@ -175,9 +176,7 @@ export class Session {
       case 'Execute':
         return this.onExecute(raw, msg.portal);
       case 'Close':
-        if (msg.kind === 'S') this.registry.deallocate(msg.name);
-        else this.registry.portals.delete(msg.name);
-        this.relay.expect({ kind: 'close' });
+        this.relay.expect({ kind: 'close', undo: msg.kind === 'S' ? this.registry.closeStatement(msg.name) : this.registry.closePortal(msg.name) });
         return this.forward(raw);
       case 'Sync':
         this.skipUntilSync = false;
@@ -222,8 +221,9 @@ export class Session {
         verdict: verdict.statements[i],
         copy: s.copy,
         startedAt: now,
+        onSuccess: tracksState(s) ? () => this.track(s, s.sql) : undefined,
+        scrubErrors: s.kind === 'transaction' && this.basePolicy.masks.size > 0,
       }));
-      analysis.statements.forEach((s) => this.track(s, s.sql));
       this.relay.expect({ kind: 'query', plans, index: 0 });
       this.forward(raw);
     });
@@ -414,9 +414,9 @@ export class Session {
       return this.refuse(verdictError(verdict, this.deps.identity), true);
     }
     const statement = analysis.statements[0] ?? emptyStatement(sql);
-    this.registry.prepare(name, { sql, statement });
-    this.track(statement, sql);
-    this.relay.expect({ kind: 'parse' });
+    // Provisional until ParseComplete: a pipelined Bind must find it, and a failed Parse must not replace the old one.
+    const undo = this.registry.prepareProvisionally(name, { sql, statement });
+    this.relay.expect({ kind: 'parse', undo });
     this.forward(raw);
   }
 
@@ -429,10 +429,11 @@ export class Session {
     const verdict = this.judgeOne(prepared.statement);
     const query: QueryVerdict = { decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision === verdict.decision) };
     return this.gate(query, prepared.sql, verdict.decision === 'review' ? paramsAsText(msg) : null, true, () => {
-      if (!this.registry.bind(portal, { prepared, resultFormats: msg.resultFormats, describeSent: false, verdict })) {
+      const undo = this.registry.bind(portal, { prepared, resultFormats: msg.resultFormats, describeSent: false, verdict });
+      if (!undo) {
         return this.refuse(new PgError('53400', `scopegate: too many open portals in this session (limit ${this.deps.maxPrepared})`), true);
       }
-      this.relay.expect({ kind: 'bind' });
+      this.relay.expect({ kind: 'bind', undo });
       this.forward(raw);
     });
   }
@@ -456,7 +457,11 @@ export class Session {
     }
     // The verdict taken at Bind (after any approval) covers every Execute of this portal.
     const verdict = portal.verdict;
-    const plan: ResultPlan = { sql: portal.prepared.sql, verdict, copy: portal.prepared.statement.copy, startedAt: this.deps.now() };
+    const stmt = portal.prepared.statement;
+    const plan: ResultPlan = {
+      sql: portal.prepared.sql, verdict, copy: stmt.copy, startedAt: this.deps.now(),
+      onSuccess: tracksState(stmt) ? () => this.track(stmt, portal.prepared.sql) : undefined,
+    };
     if (verdict.masks && !portal.describeSent) {
       // Masking needs the column types and formats of this portal: ask, and keep the answer from the client.
       this.relay.expect({ kind: 'describe', portal, swallow: true });
@@ -619,6 +624,11 @@ export class Session {
   }
 
   onClose?: () => void;
+}
+
+/** Statements whose success changes what the session registry must know. */
+function tracksState(s: StatementAnalysis): boolean {
+  return s.kind === 'prepare' || s.kind === 'deallocate' || s.kind === 'declare' || s.kind === 'close-cursor' || (s.createsTemp?.length ?? 0) > 0 || s.changesCatalog === true;
 }
 
 /** Bound parameters as the approver sees them: text as text, binary as hex. */

@@ -39,7 +39,7 @@ export interface Gateway {
   /** Sends a signal (e.g. SIGKILL for a crash test) and waits for the process to exit; keeps the temp dir. */
   kill(signal: NodeJS.Signals): Promise<void>;
   /** Sends a signal without waiting (e.g. SIGHUP to reload). */
-  signal(signal: NodeJS.Signals): void;
+  sendSignal(signal: NodeJS.Signals): void;
 }
 
 const running = new Set<ChildProcess>();
@@ -119,7 +119,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (!exited) child.kill(signal);
     await exitPromise;
   };
-  return { host, port, adminPort, dir, configPath, logs, stop, kill, signal: (sig) => void child.kill(sig) };
+  return { host, port, adminPort, dir, configPath, logs, stop, kill, sendSignal: (sig) => void child.kill(sig) };
 }
 
 export interface Token {
