@@ -49,6 +49,7 @@ const GOALS: Goal[] = [
   { name: 'p50 latency prepared -c1: scopegate/pipe', test: 'prepared_c1', key: 'lat_p50_ms', target: 'scopegate', base: 'pipe', op: '<=', limit: 1.3 },
   { name: 'large SELECT unmasked: scopegate/direct rows/s', test: 'select', key: 'rows_per_s', target: 'scopegate', base: 'direct', op: '>=', limit: 0.9 },
   { name: 'large SELECT 3 masked cols: scopegate+mask/direct rows/s', test: 'select', key: 'rows_per_s', target: 'scopegate+mask', base: 'direct', op: '>=', limit: 0.6 },
+  { name: 'audit cost: pgbench -S simple with audit / without', test: 'simple', key: 'tps', target: 'scopegate', base: 'scopegate-noaudit', op: '>=', limit: 0.9 },
   { name: 'idle connections: scopegate RSS MB', test: 'idle', key: 'proxy_rss_mb', target: 'scopegate', op: '<', limit: 200 },
   { name: 'connection setup (static token): scopegate/direct ms', test: 'connect_c1', key: 'conn_ms', target: 'scopegate', base: 'direct', op: '<=', limit: 1.3 },
 ];

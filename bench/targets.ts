@@ -36,7 +36,7 @@ export interface Target {
   error?: string;
 }
 
-export const TARGET_NAMES = ['direct', 'pgbouncer', 'pipe', 'scopegate', 'scopegate+mask'] as const;
+export const TARGET_NAMES = ['direct', 'pgbouncer', 'pipe', 'scopegate', 'scopegate+mask', 'scopegate-noaudit'] as const;
 
 function which(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -131,10 +131,10 @@ export async function startPipe(db: BenchDb): Promise<{ proxy: Proxy; port: numb
   return { proxy: { pid: child.pid, port, stop: () => killChild(child) }, port };
 }
 
-export function gatewayConfig(db: BenchDb, benchSha: string, maskedSha: string): string {
+export function gatewayConfig(db: BenchDb, benchSha: string, maskedSha: string, audit = true): string {
   return `listen: 127.0.0.1:{{PORT}}
 data_dir: "{{DIR}}/data"
-audit: { file: "{{DIR}}/audit.jsonl" }
+${audit ? 'audit: { file: "{{DIR}}/audit.jsonl" }' : '# audit off: the baseline for the cost of auditing'}
 upstreams:
   ${DB}:
     url: postgres://${OWNER}@${db.host}:${db.port}/${DB}
@@ -162,10 +162,10 @@ policies:
 }
 
 /** Starts the gateway; both scopegate targets share the process. Never throws: failures land in proxy.error. */
-export async function startScopegate(db: BenchDb): Promise<{ proxy: Proxy; tokens: { bench: string; masked: string } }> {
+export async function startScopegate(db: BenchDb, audit = true): Promise<{ proxy: Proxy; tokens: { bench: string; masked: string } }> {
   const bench = makeToken('bench');
   const masked = makeToken('masked');
-  const opts = { configYaml: gatewayConfig(db, bench.sha256, masked.sha256), env: { BENCH_DB_PASSWORD: db.password } };
+  const opts = { configYaml: gatewayConfig(db, bench.sha256, masked.sha256, audit), env: { BENCH_DB_PASSWORD: db.password } };
   let gw: Gateway | undefined;
   let lastLogs = '';
   const proxy: Proxy = {
@@ -241,6 +241,15 @@ export async function startTargets(db: BenchDb, want: Set<string>, maxClients: n
         });
       }
     }
+  }
+  if (want.has('scopegate-noaudit')) {
+    const { proxy, tokens } = await startScopegate(db, false);
+    if (proxy.error) log(`scopegate-noaudit: ${proxy.error}`);
+    targets.push({
+      name: 'scopegate-noaudit', host: '127.0.0.1', user: 'bench', password: tokens.bench, db: DB, proxy,
+      get port() { return proxy.port; },
+      get error() { return proxy.error; },
+    });
   }
   return targets;
 }

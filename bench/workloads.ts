@@ -45,7 +45,7 @@ export interface Workload {
 }
 
 const PGBENCH_TARGETS = ['direct', 'pgbouncer', 'pipe', 'scopegate'] as const;
-const RESULT_TARGETS = ['direct', 'pgbouncer', 'pipe', 'scopegate', 'scopegate+mask'] as const;
+const RESULT_TARGETS = ['direct', 'pgbouncer', 'pipe', 'scopegate', 'scopegate+mask', 'scopegate-noaudit'] as const;
 const PROXY_TARGETS = ['pgbouncer', 'pipe', 'scopegate'] as const;
 
 function clientEnv(t: Target): NodeJS.ProcessEnv {
