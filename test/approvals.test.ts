@@ -177,12 +177,19 @@ describe('async mode and grants', () => {
     await c.connect();
     try {
       await assert.rejects(c.query('SELECT v FROM secret'), /scopegate: denied/);
-      const req = await api('POST', '/api/grants', t.dq, { scopes: [{ privilege: 'read', objects: ['public.secret'] }], duration: 3, justification: 'incident 42' });
+      const req = await api('POST', '/api/grants', t.dq, { scopes: [{ privilege: 'read', objects: ['public.secret'] }], duration: 8, justification: 'incident 42' });
       assert.equal(req.status, 201, JSON.stringify(req.json));
       const approved = await api('POST', `/api/grants/${req.json.grant.id}/approve`, t.alice, {});
       assert.equal(approved.status, 200, JSON.stringify(approved.json));
       assert.equal((await c.query('SELECT v FROM secret')).rows[0].v, 's3cr3t');
-      await new Promise((r) => setTimeout(r, 3500));
+      const explain = await run(process.execPath, [GATEWAY_BIN, 'explain', '--config', gw.configPath, '--as', 'dq', '--admin', adminUrl(), '--token', t.alice.token, 'SELECT v FROM secret'], {
+        env: { ...process.env, PW },
+        timeoutMs: 20_000,
+      });
+      assert.match(explain.stdout.toString(), /grant \S+: read public\.secret until/, explain.stderr.toString());
+      assert.match(explain.stdout.toString(), /verdict: ALLOW/);
+      const expiresAt = Date.parse(approved.json.grant.expiresAt);
+      await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 300));
       await assert.rejects(c.query('SELECT v FROM secret'), /scopegate: denied/);
     } finally {
       await c.end();
