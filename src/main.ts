@@ -31,9 +31,9 @@ export async function startFromConfig(path: string, env: NodeJS.ProcessEnv = pro
 
 export async function startGateway(config: Config, baseDir: string, env: NodeJS.ProcessEnv = process.env, configPath?: string): Promise<Running> {
   await initAnalysis();
-  const audit = createAuditSink(config.audit, { baseDir, env, warn: (m) => log(`warning: ${m}`) });
+  const audit = createAuditSink(config.audit, { baseDir, env, warn: (m) => log(`warning: ${m}`), store: config.store });
   const publicUrl = config.admin ? `http://${config.admin}` : undefined;
-  const store = await openStore(config, baseDir);
+  const store = await openStore(config, baseDir, { env, log });
   const notifier = new WebhookNotifier({ publicUrl, log });
   const approvals = new ApprovalService({
     store,
@@ -43,8 +43,11 @@ export async function startGateway(config: Config, baseDir: string, env: NodeJS.
     onEvent: (e) => audit.write(e),
   });
   await approvals.start();
-  const expired = await approvals.expirePending('gateway restarted while the statement was held');
-  if (expired > 0) log('expired reviews left pending by the previous run', { count: expired });
+  // With a shared store, other replicas may be holding statements right now: their reviews expire by the normal sweep.
+  if (config.store === 'embedded') {
+    const expired = await approvals.expirePending('gateway restarted while the statement was held');
+    if (expired > 0) log('expired reviews left pending by the previous run', { count: expired });
+  }
   const metrics = new GatewayMetrics(() => {
     const all = Object.values(audit.stats());
     return { backlog: all.reduce((n, s) => n + s.backlog, 0), dropped: all.reduce((n, s) => n + s.dropped, 0), failing: all.some((s) => s.failing !== null) };

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.ts';
 import { FanoutSink, type FanoutChild } from './fanout-sink.ts';
 import { FileAuditSink } from './file-sink.ts';
 import { StdoutAuditSink } from './stdout-sink.ts';
+import { StoreAuditSink } from './store-sink.ts';
 import { WebhookAuditSink } from './webhook-sink.ts';
 
 export interface AuditDeps {
@@ -14,10 +15,13 @@ export interface AuditDeps {
   stdout?: NodeJS.WritableStream;
   /** Told about settings that are accepted but not acted on yet. */
   warn?: (message: string) => void;
+  /** The config's top-level `store:` (embedded or a postgres:// URL): where `audit.store: true` writes. */
+  store?: string;
 }
 
 /**
- * file and stdout are required destinations; the webhook is required only when
+ * file, stdout and store (audit.store: true, written to the `store:` postgres:// URL) are
+ * required destinations; the webhook is required only when
  * it is the only one (otherwise a SIEM outage does not stop the database: its
  * backlog and `dropped` counter show in stats()). No destination: events are
  * discarded and the sink is always healthy.
@@ -30,6 +34,16 @@ export function createAuditSink(audit: Config['audit'], deps: AuditDeps): Fanout
     });
   }
   if (audit.stdout) children.push({ sink: new StdoutAuditSink({ stream: deps.stdout }) });
+  if (audit.store) {
+    if (deps.store === undefined) {
+      deps.warn?.('audit.store: the store URL was not passed to the audit; events go to the other destinations only');
+    } else if (!/^postgres(ql)?:\/\//i.test(deps.store)) {
+      throw new Error('audit.store: true needs `store:` to be a postgres:// URL (the embedded store keeps no audit)');
+    } else {
+      // Required like the file: the shared store is where replicas' audits meet.
+      children.push({ sink: new StoreAuditSink({ url: deps.store, env: deps.env, now: deps.now }) });
+    }
+  }
   if (audit.webhook) {
     const w = audit.webhook;
     let secret: string | undefined;
@@ -42,6 +56,5 @@ export function createAuditSink(audit: Config['audit'], deps: AuditDeps): Fanout
       required: children.length === 0,
     });
   }
-  if (audit.store) deps.warn?.('audit.store: the store audit sink is not available yet; events go to the other destinations only');
   return new FanoutSink(children);
 }

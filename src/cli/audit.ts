@@ -2,7 +2,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.ts';
-import { FileAuditSource, parseTime, type AuditQuery } from '../audit/reader.ts';
+import { FileAuditSource, parseTime, type AuditQuery, type AuditSource } from '../audit/reader.ts';
+import { StoreAuditSource, verifyStoreChains } from '../audit/store-source.ts';
 import { resolveAuditFiles } from '../audit/files.ts';
 import { verifyChain } from '../audit/verify.ts';
 import type { AuditEventType, AuditRecord, Verdict } from '../audit/types.ts';
@@ -10,13 +11,16 @@ import type { AuditEventType, AuditRecord, Verdict } from '../audit/types.ts';
 export const sourceOptions = {
   config: { type: 'string', short: 'c' },
   file: { type: 'string', short: 'f' },
+  store: { type: 'string' },
 } as const;
 
 const usage = `usage:
-  scopegate audit verify [--config FILE | --file PATH]
-  scopegate audit search [--config FILE | --file PATH] [--identity X] [--upstream X] [--verdict allow|deny|review]
+  scopegate audit verify [--config FILE | --file PATH | --store URL]
+  scopegate audit search [--config FILE | --file PATH | --store URL] [--identity X] [--upstream X] [--verdict allow|deny|review]
                          [--since ISO|1h] [--until ISO|10m] [--text SUBSTRING] [--session ID] [--type TYPE] [--limit N] [--json]
-PATH is the live audit file (its rotated siblings are read too), a directory, or one file.`;
+PATH is the live audit file (its rotated siblings are read too), a directory, or one file.
+URL is the postgres:// store (password from the URL or SCOPEGATE_STORE_PASSWORD); with --config, the
+store is read when the config has audit.store: true and a postgres:// store.`;
 
 /** The audit files, oldest first: --file, else audit.file from --config (default scopegate.yaml). */
 export function auditFiles(values: { config?: string; file?: string }): string[] {
@@ -24,6 +28,18 @@ export function auditFiles(values: { config?: string; file?: string }): string[]
   const { config, baseDir } = loadConfigFile(values.config ?? 'scopegate.yaml');
   if (!config.audit.file) throw new Error('the config has no audit.file: pass --file PATH');
   return resolveAuditFiles(resolve(baseDir, config.audit.file));
+}
+
+/** Where to read: --store URL, --file PATH, else the config's store (audit.store: true) or its audit.file. */
+export function auditSource(values: { config?: string; file?: string; store?: string }): AuditSource & { close(): Promise<void> } {
+  let url = values.store;
+  if (!url && !values.file) {
+    const { config } = loadConfigFile(values.config ?? 'scopegate.yaml');
+    if (config.audit.store && /^postgres(ql)?:\/\//i.test(config.store)) url = config.store;
+  }
+  if (url) return new StoreAuditSource({ url });
+  const files = new FileAuditSource(auditFiles(values));
+  return Object.assign(files, { close: async () => undefined });
 }
 
 export async function auditCommand(args: string[], now = Date.now()): Promise<number> {
@@ -36,6 +52,8 @@ export async function auditCommand(args: string[], now = Date.now()): Promise<nu
 
 async function verify(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: sourceOptions });
+  const source = auditSource(values);
+  if (source instanceof StoreAuditSource) return verifyStore(source);
   const result = await verifyChain(auditFiles(values));
   const span = result.first && result.last ? ` (seq ${result.first.seq}–${result.last.seq}, last hash ${result.last.hash})` : '';
   const files = `${result.files.length} file${result.files.length === 1 ? '' : 's'}`;
@@ -77,12 +95,30 @@ async function search(args: string[], now: number): Promise<number> {
   };
   const limit = values.limit ? Number(values.limit) : Infinity;
   let count = 0;
-  for await (const r of new FileAuditSource(auditFiles(values)).records(query)) {
-    console.log(values.json ? JSON.stringify(r) : describe(r));
-    if (++count >= limit) break;
+  const source = auditSource(values);
+  try {
+    for await (const r of source.records(query)) {
+      console.log(values.json ? JSON.stringify(r) : describe(r));
+      if (++count >= limit) break;
+    }
+  } finally {
+    await source.close();
   }
   if (!values.json) console.error(`${count} event${count === 1 ? '' : 's'}`);
   return 0;
+}
+
+async function verifyStore(source: StoreAuditSource): Promise<number> {
+  try {
+    const chains = await verifyStoreChains(source);
+    const bad = chains.filter((c) => c.bad);
+    const events = chains.reduce((n, c) => n + c.events, 0);
+    for (const c of bad) console.log(`audit chain BROKEN in ${c.chain} at seq ${c.bad!.seq}: ${c.bad!.problem} — ${c.bad!.detail}`);
+    console.log(`audit store ${source.target.display}: ${events} events in ${chains.length} chain${chains.length === 1 ? '' : 's'}, ${bad.length} broken`);
+    return bad.length ? 1 : 0;
+  } finally {
+    await source.close();
+  }
 }
 
 /** One line for a record: time, type, who, what. */

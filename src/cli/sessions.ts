@@ -1,24 +1,25 @@
 // `scopegate sessions list` and `scopegate replay SESSION_ID`, from the audit.
 import { parseArgs } from 'node:util';
-import { FileAuditSource, listSessions, parseTime, sessionTimeline, type SessionSummary } from '../audit/reader.ts';
-import { auditFiles, oneLine, sourceOptions, summary } from './audit.ts';
+import { listSessions, parseTime, sessionTimeline, type SessionSummary } from '../audit/reader.ts';
+import { auditSource, oneLine, sourceOptions, summary } from './audit.ts';
 
 export async function sessionsCommand(args: string[], now = Date.now()): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== 'list') {
-    console.error('usage: scopegate sessions list [--config FILE | --file PATH] [--identity X] [--upstream X] [--since ISO|1h] [--until ISO] [--json]');
+    console.error('usage: scopegate sessions list [--config FILE | --file PATH | --store URL] [--identity X] [--upstream X] [--since ISO|1h] [--until ISO] [--json]');
     return 64;
   }
   const { values } = parseArgs({
     args: rest,
     options: { ...sourceOptions, identity: { type: 'string' }, upstream: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean' } },
   });
-  const sessions = await listSessions(new FileAuditSource(auditFiles(values)), {
+  const source = auditSource(values);
+  const sessions = await listSessions(source, {
     identity: values.identity,
     upstream: values.upstream,
     since: values.since ? parseTime(values.since, now) : undefined,
     until: values.until ? parseTime(values.until, now) : undefined,
-  });
+  }).finally(() => source.close());
   if (values.json) {
     for (const s of sessions) console.log(JSON.stringify(s));
     return 0;
@@ -37,10 +38,11 @@ export async function replayCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...sourceOptions, json: { type: 'boolean' }, full: { type: 'boolean' } } });
   const id = positionals[0];
   if (!id || positionals.length > 1) {
-    console.error('usage: scopegate replay SESSION_ID [--config FILE | --file PATH] [--json] [--full]');
+    console.error('usage: scopegate replay SESSION_ID [--config FILE | --file PATH | --store URL] [--json] [--full]');
     return 64;
   }
-  const timeline = await sessionTimeline(new FileAuditSource(auditFiles(values)), id);
+  const source = auditSource(values);
+  const timeline = await sessionTimeline(source, id).finally(() => source.close());
   if (!timeline) {
     console.error(`scopegate: no session ${id} in the audit`);
     return 1;

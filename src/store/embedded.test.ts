@@ -100,12 +100,12 @@ describe('embedded store', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('opens from config: embedded under data_dir relative to the config file; postgres:// not yet', async () => {
+  it('opens from config: embedded under data_dir relative to the config file; a postgres:// URL connects to Postgres', async () => {
     const dir = tempDir();
     const store = await openStore({ store: 'embedded', data_dir: './state' }, dir);
     await store.close();
     assert.ok(readFileSync(join(dir, 'state', 'store.jsonl'), 'utf8').includes('scopegate-store'));
-    await assert.rejects(openStore({ store: 'postgres://x@h/db', data_dir: '.' }, dir), (e: unknown) => e instanceof StoreError && e.code === 'unsupported');
+    await assert.rejects(openStore({ store: 'postgres://x@127.0.0.1:1/db', data_dir: '.' }, dir), (e: unknown) => e instanceof StoreError && e.code === 'io');
     await assert.rejects(openStore({ store: 'sqlite', data_dir: '.' }, dir), /expected "embedded"/);
     rmSync(dir, { recursive: true, force: true });
   });
