@@ -44,7 +44,7 @@ export interface Workload {
   run(t: Target, k: Knobs): Promise<Sample>;
 }
 
-const PGBENCH_TARGETS = ['direct', 'pgbouncer', 'pipe', 'scopegate'] as const;
+const PGBENCH_TARGETS = ['direct', 'pgbouncer', 'pipe', 'scopegate', 'scopegate-noaudit'] as const;
 const RESULT_TARGETS = ['direct', 'pgbouncer', 'pipe', 'scopegate', 'scopegate+mask', 'scopegate-noaudit'] as const;
 const PROXY_TARGETS = ['pgbouncer', 'pipe', 'scopegate'] as const;
 
