@@ -10,6 +10,9 @@ import { HashChain, type ChainHead, type SealedRecord } from './chain.ts';
 import type { AuditEvent, AuditSink, SinkStats } from './types.ts';
 
 /** A sink that can take records sealed elsewhere (every BatchedSink). */
+const BATCH_DELAY_MS = 5;
+const BATCH_NOW = 512;
+
 export interface SealedSink extends AuditSink {
   readonly name: string;
   writeSealed(records: readonly SealedRecord[]): void;
@@ -49,9 +52,13 @@ export class FanoutSink implements AuditSink {
   write(event: AuditEvent): void {
     if (this.closed) return;
     this.queue.push(event);
-    if (!this.scheduled) {
+    // Events are sealed and handed on in batches every few milliseconds (or at
+    // once when many are queued), so a busy gateway makes one write for many
+    // statements instead of one per statement; flush() still writes at once.
+    if (this.queue.length >= BATCH_NOW) this.pump();
+    else if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.pump());
+      setTimeout(() => this.pump(), BATCH_DELAY_MS);
     }
   }
 
