@@ -27,7 +27,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-function config(auditPath: string): string {
+function config(auditPath: string, policyExtra = ''): string {
   return `
 listen: 127.0.0.1:{{PORT}}
 data_dir: "{{DIR}}/state"
@@ -40,7 +40,7 @@ policies:
   - name: a
     for: { groups: [a] }
     allow: [{ read: [public.t] }]
-`;
+${policyExtra}`;
 }
 
 const cli = (args: string[]) => run(process.execPath, [GATEWAY_BIN, ...args], { timeoutMs: 30_000 });
@@ -119,4 +119,27 @@ test('kill -9 under load: after restart the chain verifies and every acknowledge
   const text = readFileSync(path, 'utf8');
   const missing = acknowledged.filter((sql) => !text.includes(JSON.stringify(sql)));
   assert.deepEqual(missing, [], `${missing.length} of ${acknowledged.length} acknowledged statements have no event`);
+});
+
+test('record_results keeps the first rows of each result, masked as the client saw them, and replay shows them', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const path = join(mkdtempSync('/tmp/sg-rec-'), 'audit.jsonl');
+  const gw = await startGateway({ configYaml: config(path, '    record_results: 2\n    mask: { public.t.v: redact }'), env: { PW } });
+  let session = '';
+  try {
+    const c = new pg.Client({ host: '127.0.0.1', port: gw.port, database: 'app', user: 'agent', password: agent.token });
+    await c.connect();
+    const r = await c.query('SELECT id, v FROM t WHERE id <= $1 ORDER BY id', [5]);
+    assert.equal(r.rows.length, 5);
+    await c.end();
+  } finally {
+    await gw.stop();
+  }
+  const events = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const stmt = events.find((e) => e.type === 'statement' && /ORDER BY id/.test(e.sql));
+  assert.deepEqual(stmt.result, { columns: ['id', 'v'], rows: [['1', null], ['2', null]] });
+  session = stmt.session;
+  const replay = await cli(['replay', session, '--file', path]);
+  assert.match(replay.stdout.toString(), /id \| v/);
+  assert.match(replay.stdout.toString(), /1 \| NULL/);
 });

@@ -77,6 +77,8 @@ export interface StatementEvent {
   tag?: string;
   /** SQLSTATE of the error, when it failed in the database. */
   error?: string;
+  /** The first rows of the result as the client received them (masked), when the policy records results. */
+  result?: { columns: string[]; rows: (string | null)[][] };
 }
 
 // Review and grant events: the shapes the approvals service emits (approvals/types.ts ApprovalEvent),

@@ -62,6 +62,10 @@ export async function replayCommand(args: string[]): Promise<number> {
       console.log(`${offset}  ${r.verdict.toUpperCase().padEnd(6)} ${duration.padStart(8)}  ${result.padEnd(16)}  ${values.full ? r.sql : oneLine(r.sql, 120)}`);
       if (r.verdict !== 'allow') for (const reason of r.reasons ?? []) console.log(`${' '.repeat(38)}reason: ${reason}`);
       if (r.masked?.length) console.log(`${' '.repeat(38)}masked: ${r.masked.join(', ')}`);
+      if (r.result) {
+        console.log(`${' '.repeat(38)}${r.result.columns.join(' | ')}`);
+        for (const row of r.result.rows) console.log(`${' '.repeat(38)}${row.map((v) => v ?? 'NULL').join(' | ')}`);
+      }
     } else if (r.type !== 'session_start') {
       console.log(`${offset}  ${r.type}: ${summary(r)}`);
     }

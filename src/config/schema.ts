@@ -40,6 +40,8 @@ const policy = z
     mask: z.record(z.string().regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, 'expected schema.table.column'), z.enum(maskStrategies)).default({}),
     /** Masked columns used in predicates, ORDER BY, GROUP BY: deny (default) or allow. */
     mask_oracles: z.enum(['deny', 'allow']).default('deny'),
+    /** Record the first N result rows of each statement (after masking) in the audit, for replay. 0 = off. */
+    record_results: z.number().int().nonnegative().max(1000).default(0),
     /** Content detectors for free-text or JSON columns: matched card numbers, SSNs, e-mails, phones, secrets are masked in place. */
     detect: z.record(z.string().regex(/^[^.\s]+\.[^.\s]+\.[^.\s]+$/, 'expected schema.table.column'), z.array(z.enum(detectorNames))).default({}),
     guardrails: z.object({ lift: z.array(z.enum(guardrailNames)).default([]) }).strict().default({ lift: [] }),

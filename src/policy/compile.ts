@@ -24,6 +24,8 @@ export interface EffectivePolicy {
   detectAll: DetectorName[];
   liftedGuardrails: Set<GuardrailRule>;
   maskOracles: 'deny' | 'allow';
+  /** Result rows to record per statement (largest of the applicable policies). */
+  recordResults: number;
 }
 
 const decisions: Decision[] = ['deny', 'review', 'allow'];
@@ -59,7 +61,8 @@ export function compileEffectivePolicy(policies: PolicyConfig[], identity: Ident
     if (p.mask_oracles !== 'allow') anyAllowsOracles = false;
   }
   if (anyAllowsOracles) maskOracles = 'allow';
-  return { policies: applicable.map((p) => p.name), rules, masks, detect, detectAll: [...detectAll], liftedGuardrails: lifted, maskOracles };
+  const recordResults = Math.max(0, ...applicable.map((p) => p.record_results));
+  return { policies: applicable.map((p) => p.name), rules, masks, detect, detectAll: [...detectAll], liftedGuardrails: lifted, maskOracles, recordResults };
 }
 
 function compileRule(rule: RuleConfig, decision: Decision, policy: string): CompiledRule[] {

@@ -13,6 +13,9 @@ export interface ResultPlan {
   startedAt: number;
   /** Errors of this statement must not be shown as they are (COMMIT can surface errors of a WITH HOLD cursor over masked data). */
   scrubErrors?: boolean;
+  /** Record this many result rows (as sent to the client) for the audit. */
+  recordRows?: number;
+  recorded?: { columns: string[]; rows: (string | null)[][] };
   /** Applied only when the upstream reports the statement complete (PREPARE, DECLARE, CLOSE, temp tables, DDL). */
   onSuccess?: () => void;
 }

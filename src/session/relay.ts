@@ -8,6 +8,7 @@ import type { FieldDescription, NoticeFields } from '../protocol/types.ts';
 import { RowMasker } from '../masking/row-masker.ts';
 import { CopyMasker } from '../masking/copy-masker.ts';
 import { encodeCopyData } from '../protocol/backend.ts';
+import { readDataRowFields } from '../protocol/datarow.ts';
 import type { ColumnRule, MaskStrategy } from '../policy/types.ts';
 import { stricter } from '../policy/compile.ts';
 import type { Expectation, ResultPlan } from './expectations.ts';
@@ -168,7 +169,27 @@ export class ResponseRelay {
 
   private startRows(plan: ResultPlan | undefined, msg: RawMessage): void {
     this.rows = 0;
-    this.masker = plan?.verdict.masks || this.hooks.hasColumnMasks() ? this.buildMasker(plan, rowFields(msg)) : null;
+    const recording = plan?.recordRows ? rowFields(msg) : undefined;
+    this.masker = plan?.verdict.masks || this.hooks.hasColumnMasks() ? this.buildMasker(plan, recording ?? rowFields(msg)) : null;
+    this.startRecording(plan, recording);
+  }
+
+  /** What is being recorded for the audit: the plan and the result's column formats. */
+  private recording: { plan: ResultPlan; formats: number[] } | null = null;
+
+  private startRecording(plan: ResultPlan | undefined, fields: FieldDescription[] | undefined): void {
+    this.recording = null;
+    if (!plan?.recordRows || !fields) return;
+    plan.recorded = { columns: fields.map((f) => f.name), rows: [] };
+    this.recording = { plan, formats: fields.map((f) => f.format) };
+  }
+
+  private record(out: Buffer): void {
+    const r = this.recording!;
+    const recorded = r.plan.recorded!;
+    if (recorded.rows.length >= r.plan.recordRows!) return;
+    // `out` is the DataRow as sent: recorded values are what the client saw (masked).
+    recorded.rows.push(readDataRowFields(out.subarray(5)).map((v, i) => (v === null ? null : r.formats[i] === 1 ? `\\x${v.toString('hex')}` : v.toString('utf8'))));
   }
 
   private startPortalRows(e: Extract<Expectation, { kind: 'execute' }>): void {
@@ -178,6 +199,7 @@ export class ResponseRelay {
       return;
     }
     this.masker = this.buildMasker(e.plan, fields);
+    this.startRecording(e.plan, fields);
   }
 
   private buildMasker(plan: ResultPlan | undefined, fields: FieldDescription[]): RowMasker | null {
@@ -196,7 +218,9 @@ export class ResponseRelay {
 
   private row(msg: RawMessage): void {
     this.rows++;
-    this.out.push(this.masker ? this.masker.maskDataRow(msg.body) : msg.raw);
+    const out = this.masker ? this.masker.maskDataRow(msg.body) : msg.raw;
+    if (this.recording) this.record(out);
+    this.out.push(out);
   }
 
   private copy(plan: ResultPlan | undefined, msg: RawMessage): void {
@@ -233,6 +257,7 @@ export class ResponseRelay {
     if (plan) this.hooks.onStatementDone(plan, { ...outcome, rows: rowsOf(outcome.tag) ?? this.rows });
     this.masker = null;
     this.copyMasker = null;
+    this.recording = null;
     this.rows = 0;
     this.hooks.onCopyIn(false);
   }

@@ -223,6 +223,7 @@ export class Session {
         startedAt: now,
         onSuccess: tracksState(s) ? () => this.track(s, s.sql) : undefined,
         scrubErrors: s.kind === 'transaction' && this.basePolicy.masks.size > 0,
+        recordRows: this.basePolicy.recordResults,
       }));
       this.relay.expect({ kind: 'query', plans, index: 0 });
       this.forward(raw);
@@ -459,7 +460,7 @@ export class Session {
     const verdict = portal.verdict;
     const stmt = portal.prepared.statement;
     const plan: ResultPlan = {
-      sql: portal.prepared.sql, verdict, copy: stmt.copy, startedAt: this.deps.now(),
+      sql: portal.prepared.sql, verdict, copy: stmt.copy, startedAt: this.deps.now(), recordRows: this.basePolicy.recordResults,
       onSuccess: tracksState(stmt) ? () => this.track(stmt, portal.prepared.sql) : undefined,
     };
     if (verdict.masks && !portal.describeSent) {
@@ -570,6 +571,21 @@ export class Session {
     });
   }
 
+  /**
+   * Statements of one shape share their verdict object (see judge), so its
+   * fingerprint is computed once per shape rather than once per statement.
+   */
+  private readonly fingerprints = new WeakMap<object, string>();
+
+  private fingerprintOf(plan: ResultPlan): string {
+    let f = this.fingerprints.get(plan.verdict);
+    if (f === undefined) {
+      f = fingerprintSql(plan.sql);
+      this.fingerprints.set(plan.verdict, f);
+    }
+    return f;
+  }
+
   private auditStatement(plan: ResultPlan, outcome: { tag?: string; error?: string; rows: number }): void {
     this.statements++;
     this.deps.metrics?.upstream((this.deps.now() - plan.startedAt) / 1000);
@@ -580,13 +596,14 @@ export class Session {
       identity: this.deps.identity.name,
       upstream: this.deps.upstreamName,
       sql: plan.sql,
-      fingerprint: fingerprintSql(plan.sql),
+      fingerprint: this.fingerprintOf(plan),
       verdict: 'allow',
       masked: plan.verdict.maskedColumns.length > 0 ? plan.verdict.maskedColumns : undefined,
       durationMs: this.deps.now() - plan.startedAt,
       rows: outcome.rows,
       tag: outcome.tag,
       error: outcome.error,
+      result: plan.recorded,
       at: new Date(this.deps.now()).toISOString(),
     });
   }
