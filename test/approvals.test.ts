@@ -3,29 +3,24 @@
 // async mode with parameter binding, and a grant that expires mid-session.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import postgres from 'postgres';
-import { startCluster, type Cluster } from './harness/cluster.ts';
+import type { Cluster } from './harness/cluster.ts';
+import { startAppCluster } from './harness/app-cluster.ts';
 import { GATEWAY_BIN, makeToken, startGateway, type Gateway, type Token } from './harness/gateway.ts';
 import { run } from './harness/proc.ts';
 
-const PW = 'gw-' + randomBytes(8).toString('hex');
+let PW: string;
 let cluster: Cluster;
 let gw: Gateway;
 const t: Record<string, Token> = {};
 
 before(async () => {
   for (const n of ['dq', 'alice', 'selfie', 'batch']) t[n] = makeToken(n);
-  cluster = await startCluster();
-  await cluster.query(`CREATE ROLE gw LOGIN PASSWORD '${PW}'`);
-  await cluster.query('CREATE DATABASE app OWNER gw');
-  await cluster.query(
+  ({ cluster, password: PW } = await startAppCluster(
     `CREATE TABLE flags (id int PRIMARY KEY, resolved bool NOT NULL DEFAULT false); INSERT INTO flags SELECT g FROM generate_series(1, 20) g;
-     CREATE TABLE secret (v text); INSERT INTO secret VALUES ('s3cr3t');
-     ALTER TABLE flags OWNER TO gw; ALTER TABLE secret OWNER TO gw;`,
-    'app',
-  );
+     CREATE TABLE secret (v text); INSERT INTO secret VALUES ('s3cr3t')`,
+  ));
   gw = await startGateway({
     configYaml: `
 listen: 127.0.0.1:{{PORT}}

@@ -3,24 +3,21 @@
 // has its event.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startCluster, type Cluster } from './harness/cluster.ts';
+import type { Cluster } from './harness/cluster.ts';
+import { startAppCluster } from './harness/app-cluster.ts';
 import { GATEWAY_BIN, makeToken, startGateway, type Gateway, type Token } from './harness/gateway.ts';
 import { run } from './harness/proc.ts';
 
-const PW = 'gw-' + randomBytes(8).toString('hex');
+let PW: string;
 let cluster: Cluster;
 let agent: Token;
 
 before(async () => {
   agent = makeToken('agent');
-  cluster = await startCluster();
-  await cluster.query(`CREATE ROLE gw LOGIN PASSWORD '${PW}'`);
-  await cluster.query('CREATE DATABASE app OWNER gw');
-  await cluster.query('CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 100) g; ALTER TABLE t OWNER TO gw;', 'app');
+  ({ cluster, password: PW } = await startAppCluster('CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g FROM generate_series(1, 100) g'));
 });
 
 after(async () => {

@@ -2,23 +2,20 @@
 // (file change and SIGHUP) that applies to open sessions and refuses bad files.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
-import { startCluster, type Cluster } from './harness/cluster.ts';
+import type { Cluster } from './harness/cluster.ts';
+import { startAppCluster } from './harness/app-cluster.ts';
 import { makeToken, startGateway, type Gateway, type Token } from './harness/gateway.ts';
 
-const PW = 'gw-' + randomBytes(8).toString('hex');
+let PW: string;
 let cluster: Cluster;
 let gw: Gateway;
 let agent: Token;
 
 before(async () => {
   agent = makeToken('agent');
-  cluster = await startCluster();
-  await cluster.query(`CREATE ROLE gw LOGIN PASSWORD '${PW}'`);
-  await cluster.query('CREATE DATABASE app OWNER gw');
-  await cluster.query('CREATE TABLE a (x int); CREATE TABLE b (y int); INSERT INTO a VALUES (1); INSERT INTO b VALUES (2); ALTER TABLE a OWNER TO gw; ALTER TABLE b OWNER TO gw;', 'app');
+  ({ cluster, password: PW } = await startAppCluster('CREATE TABLE a (x int); CREATE TABLE b (y int); INSERT INTO a VALUES (1); INSERT INTO b VALUES (2)'));
   gw = await startGateway({
     configYaml: `
 listen: 127.0.0.1:{{PORT}}
