@@ -126,6 +126,8 @@ describe('webhook sink', () => {
     assert.equal(sink.dropped, 3);
     sink.write(statementEvent(3));
     await waitFor(() => c.accepted().length === 1);
+    // The collector has the batch before the sink has read the 200: wait for the sink to see it.
+    await waitFor(() => sink.healthy());
     assert.equal(sink.healthy(), true);
     await sink.close();
   });
