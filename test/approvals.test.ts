@@ -90,7 +90,7 @@ describe('held statements', () => {
     const review = await pendingReview('dq');
     assert.match(review.sql, /UPDATE flags SET resolved = true WHERE id = 1/);
     assert.equal(await resolved(1), false, 'nothing runs before approval');
-    const cli = await run(process.execPath, [GATEWAY_BIN, 'review', 'approve', review.id, '--admin', adminUrl(), '--token', t.alice.token, '--reason', 'ok'], { timeoutMs: 20_000 });
+    const cli = await run(process.execPath, [GATEWAY_BIN, 'review', 'approve', review.id, '--admin', adminUrl(), `--token=${t.alice.token}`, '--reason', 'ok'], { timeoutMs: 20_000 });
     assert.equal(cli.code, 0, cli.stderr.toString() + cli.stdout.toString());
     const r = await client;
     assert.equal(r.code, 0, r.stderr.toString());
@@ -177,7 +177,7 @@ describe('async mode and grants', () => {
       const approved = await api('POST', `/api/grants/${req.json.grant.id}/approve`, t.alice, {});
       assert.equal(approved.status, 200, JSON.stringify(approved.json));
       assert.equal((await c.query('SELECT v FROM secret')).rows[0].v, 's3cr3t');
-      const explain = await run(process.execPath, [GATEWAY_BIN, 'explain', '--config', gw.configPath, '--as', 'dq', '--admin', adminUrl(), '--token', t.alice.token, 'SELECT v FROM secret'], {
+      const explain = await run(process.execPath, [GATEWAY_BIN, 'explain', '--config', gw.configPath, '--as', 'dq', '--admin', adminUrl(), `--token=${t.alice.token}`, 'SELECT v FROM secret'], {
         env: { ...process.env, PW },
         timeoutMs: 20_000,
       });
