@@ -163,6 +163,34 @@ export abstract class BatchedSink implements AuditSink {
     this.failure = null;
   }
 
+  /** When writes started failing, and how many events had been dropped by then. */
+  private failingSince: { at: number; dropped: number } | null = null;
+
+  /** A write to the destination failed: remember since when, and refuse flush() waiters. */
+  protected writeFailed(err: AuditUnavailableError, now: number): void {
+    this.failingSince ??= { at: now, dropped: this.droppedCount };
+    this.fail(err);
+  }
+
+  /** True while a failure is outstanding (so the next good write should report recovery). */
+  protected get failingOrRecovering(): boolean {
+    return this.failure !== null || this.failingSince !== null;
+  }
+
+  /** Writes work again: clear the failure and record in the chain how long it lasted and what was lost. */
+  protected writeRecovered(now: number, where: { file?: string } = {}): void {
+    const since = this.failingSince;
+    const error = this.failure?.message;
+    this.failingSince = null;
+    this.recovered();
+    if (since) {
+      this.notice({
+        type: 'audit_recovered', at: new Date(now).toISOString(), problem: 'write_failed', ...where, error,
+        since: new Date(since.at).toISOString(), dropped: this.droppedCount - since.dropped,
+      });
+    }
+  }
+
   /** Tell the chain something about the audit itself (sealed like any event). */
   protected notice(event: AuditEvent): void {
     (this.noticeTarget ?? this).write(event);

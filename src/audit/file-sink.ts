@@ -55,7 +55,6 @@ export class FileAuditSink extends BatchedSink {
   private running: Promise<void> | null = null;
   private scheduled = false;
   private retryTimer: NodeJS.Timeout | null = null;
-  private failingSince: { at: number; dropped: number } | null = null;
 
   constructor(options: FileSinkOptions | string) {
     const o = typeof options === 'string' ? { path: options } : options;
@@ -145,7 +144,7 @@ export class FileAuditSink extends BatchedSink {
         const count = this.chunk.count;
         this.chunk = null;
         this.settled(count);
-        if (this.failure || this.failingSince) this.onRecovered();
+        if (this.failingOrRecovering) this.writeRecovered(this.now(), { file: this.path });
       }
     } catch (err) {
       this.onError(err);
@@ -232,8 +231,7 @@ export class FileAuditSink extends BatchedSink {
 
   private onError(err: unknown): void {
     const e = err as NodeJS.ErrnoException;
-    this.failingSince ??= { at: this.now(), dropped: this.droppedCount };
-    this.fail(new AuditUnavailableError('file', `cannot write ${this.path}: ${e.message}`, { cause: err }));
+    this.writeFailed(new AuditUnavailableError('file', `cannot write ${this.path}: ${e.message}`, { cause: err }), this.now());
     if (this.fd !== null && e.code !== 'ENOSPC' && e.code !== 'EDQUOT' && e.code !== 'EIO') {
       close(this.fd, () => {});
       this.fd = null;
@@ -252,26 +250,13 @@ export class FileAuditSink extends BatchedSink {
     if (this.backlog() === 0) {
       try {
         await this.ensureOpen();
-        this.onRecovered();
+        this.writeRecovered(this.now(), { file: this.path });
       } catch (err) {
         this.onError(err);
       }
       return;
     }
     await this.run();
-  }
-
-  private onRecovered(): void {
-    const since = this.failingSince;
-    const error = this.failure?.message;
-    this.failingSince = null;
-    this.recovered();
-    if (since) {
-      this.notice({
-        type: 'audit_recovered', at: this.iso(), problem: 'write_failed', file: this.path, error,
-        since: new Date(since.at).toISOString(), dropped: this.droppedCount - since.dropped,
-      });
-    }
   }
 
   private iso(): string {

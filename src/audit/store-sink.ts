@@ -65,7 +65,6 @@ export class StoreAuditSink extends BatchedSink {
   private timer: NodeJS.Timeout | null = null;
   private retrying = false;
   private attempt = 0;
-  private failingSince: { at: number; dropped: number } | null = null;
   private idle: (() => void)[] = [];
 
   constructor(options: StoreSinkOptions) {
@@ -149,10 +148,9 @@ export class StoreAuditSink extends BatchedSink {
       this.batch = null;
       this.attempt = 0;
       this.settled(batch.length);
-      if (this.failure || this.failingSince) this.onRecovered();
+      if (this.failingOrRecovering) this.writeRecovered(this.o.now());
     } else {
-      this.failingSince ??= { at: this.o.now(), dropped: this.droppedCount };
-      this.fail(new AuditUnavailableError('store', `cannot write to ${this.target.display}: ${error.message}`, { cause: error }));
+      this.writeFailed(new AuditUnavailableError('store', `cannot write to ${this.target.display}: ${error.message}`, { cause: error }), this.o.now());
       if (this.closing) return this.wakeIdle();
       return this.retryLater();
     }
@@ -184,19 +182,6 @@ export class StoreAuditSink extends BatchedSink {
     this.retrying = true;
     this.timer = setTimeout(() => void this.send(), delay);
     this.timer.unref();
-  }
-
-  private onRecovered(): void {
-    const since = this.failingSince;
-    const error = this.failure?.message;
-    this.failingSince = null;
-    this.recovered();
-    if (since) {
-      this.notice({
-        type: 'audit_recovered', at: new Date(this.o.now()).toISOString(), problem: 'write_failed', error,
-        since: new Date(since.at).toISOString(), dropped: this.droppedCount - since.dropped,
-      });
-    }
   }
 
   private clearTimer(): void {
