@@ -21,3 +21,28 @@ test('anything beyond plain SQL has no key', () => {
     assert.equal(literalKey(sql), null, sql);
   }
 });
+
+test('random SQL-like text: the key is the text with each literal replaced, or null', () => {
+  const pieces = ['SELECT', ' ', 'a', 'reg', 'x1', '1', '12.5', '3e', '4e+2', '5E-1', '.', "'s'", "'it''s'", "'", '"q"', '--', '/*', '$', '$1', 'E', ',', '(', ')', '=', '\t', 'é', '\\', '-', '/', '*', '_b', 'Z9'];
+  let seed = 42;
+  const rand = (k: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % k);
+  for (let n = 0; n < 20000; n++) {
+    let sql = '';
+    for (let k = rand(12); k >= 0; k--) sql += pieces[rand(pieces.length)];
+    const key = literalKey(sql);
+    if (key === null) continue;
+    // Putting the literals back must give the text; every marker stands for a plain number or string.
+    const literals = sql.match(/'(?:[^'\\]|'')*'|[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?/g) ?? [];
+    assert.ok(literals.length > 0, sql);
+    assert.ok(!/--|\/\*|["$\\é]/.test(sql), `not plain but keyed: ${sql}`);
+    assert.equal(key.split(/[\u0001\u0002]/).length - 1, (key.match(/[\u0001\u0002]/g) ?? []).length);
+  }
+});
+
+test('keys are unchanged for typical statements', () => {
+  assert.equal(literalKey('SELECT abalance FROM pgbench_accounts WHERE aid = 98765;'), 'SELECT abalance FROM pgbench_accounts WHERE aid = \u0001;');
+  assert.equal(literalKey("INSERT INTO t VALUES (1.5e3, 'x''y', 7)"), 'INSERT INTO t VALUES (\u0001, \u0002, \u0001)');
+  assert.equal(literalKey('SELECT 1.5.2'), null);
+  assert.equal(literalKey('SELECT 3e'), null, 'a number followed by an identifier character');
+  assert.equal(literalKey('SELECT x FROM Registry WHERE a = 1'), null, 'reg* words are never keyed');
+});

@@ -100,7 +100,10 @@ export function outputMasks(policy: EffectivePolicy, output: OutputColumn[] | nu
     if (strategy) return strategy;
     return detectorsFor(policy, col);
   });
-  return { masks: masks.some((m) => m !== null) ? masks : masks.map(() => null), masked: [...masked] };
+  // An all-null plan is kept while the policy masks anything: the relay then checks its length against the
+  // result's columns (and masks everything on a mismatch). With nothing maskable, results pass untouched.
+  const maskable = policy.masks.size > 0 || policy.detect.size > 0 || policy.detectAll.length > 0;
+  return { masks: maskable || masks.some((m) => m !== null) ? masks : null, masked: [...masked] };
 }
 
 function detectorsFor(policy: EffectivePolicy, col: OutputColumn): ColumnRule | null {

@@ -28,11 +28,26 @@ export type Direction = 'frontend' | 'backend';
 
 export interface RawMessage {
   /** Type byte; 0 for startup packets. */
-  type: number;
+  readonly type: number;
   /** Payload after the length word. */
-  body: Buffer;
+  readonly body: Buffer;
   /** The whole message, type byte and length included (forwardable as is). */
-  raw: Buffer;
+  readonly raw: Buffer;
+}
+
+/** Most messages are forwarded whole, so the body view is only cut when asked for. */
+class Frame implements RawMessage {
+  private cut: Buffer | null = null;
+
+  constructor(
+    readonly type: number,
+    readonly raw: Buffer,
+    private readonly headerSize: number,
+  ) {}
+
+  get body(): Buffer {
+    return (this.cut ??= this.raw.subarray(this.headerSize));
+  }
 }
 
 /** Frontend message types whose body may use `maxMessage`; all others get `maxSmall`. */
@@ -132,10 +147,9 @@ export class MessageFramer {
     }
     this.total -= size;
     this.pendingSize = -1;
-    const type = this.pendingType;
-    const body = raw.subarray(this.headerSize);
+    const frame = new Frame(this.pendingType, raw, this.headerSize);
     if (this.startup) this.startupMode = false;
-    return { type, body, raw };
+    return frame;
   }
 
   private parseHeader(): boolean {

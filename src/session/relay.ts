@@ -93,7 +93,7 @@ export class ResponseRelay {
       case CommandComplete:
       case EmptyQuery:
         if (msg.type === CommandComplete) plan?.onSuccess?.();
-        this.finish(plan, { tag: msg.type === CommandComplete ? cstring(msg.body) : undefined });
+        this.finish(plan, msg.type === CommandComplete ? cstring(msg.body) : undefined);
         e.index++;
         return this.out.push(msg.raw);
       case CopyOutResponse:
@@ -124,7 +124,7 @@ export class ResponseRelay {
       case EmptyQuery:
       case PortalSuspended:
         if (msg.type === CommandComplete) e.plan.onSuccess?.();
-        this.finish(e.plan, { tag: msg.type === CommandComplete ? cstring(msg.body) : undefined });
+        this.finish(e.plan, msg.type === CommandComplete ? cstring(msg.body) : undefined);
         this.expected.shift();
         return this.out.push(msg.raw);
       case CopyOutResponse:
@@ -253,8 +253,8 @@ export class ResponseRelay {
     }
   }
 
-  private finish(plan: ResultPlan | undefined, outcome: { tag?: string }): void {
-    if (plan) this.hooks.onStatementDone(plan, { ...outcome, rows: rowsOf(outcome.tag) ?? this.rows });
+  private finish(plan: ResultPlan | undefined, tag: string | undefined): void {
+    if (plan) this.hooks.onStatementDone(plan, { tag, error: undefined, rows: rowsOf(tag) ?? this.rows });
     this.masker = null;
     this.copyMasker = null;
     this.recording = null;
@@ -264,7 +264,7 @@ export class ResponseRelay {
 
   private finishWithError(plan: ResultPlan | undefined, msg: RawMessage): void {
     const fields = decodeFields(msg);
-    if (plan) this.hooks.onStatementDone(plan, { error: fields.C ?? 'XX000', rows: this.rows });
+    if (plan) this.hooks.onStatementDone(plan, { tag: undefined, error: fields.C ?? 'XX000', rows: this.rows });
     this.masker = null;
     this.copyMasker = null;
     this.rows = 0;
@@ -327,8 +327,16 @@ function cstring(body: Buffer): string {
   return body.toString('utf8', 0, end < 0 ? body.length : end);
 }
 
+/** The row count a command tag ends with ("SELECT 5", "INSERT 0 5"), if it has one. */
 function rowsOf(tag: string | undefined): number | undefined {
   if (!tag) return undefined;
-  const last = tag.slice(tag.lastIndexOf(' ') + 1);
-  return /^\d+$/.test(last) ? Number(last) : undefined;
+  const start = tag.lastIndexOf(' ') + 1;
+  if (start === 0 || start === tag.length) return undefined;
+  let n = 0;
+  for (let i = start; i < tag.length; i++) {
+    const d = tag.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n;
 }
