@@ -46,19 +46,47 @@ export class HashChain {
     return { seq: this.seq, hash: this.hash };
   }
 
-  /** Give the event the next seq, link it to the previous record and hash it: one stringify, one sha256. */
+  /** Give the event the next seq, link it to the previous record and hash it: one serialisation, one sha256. */
   seal(event: AuditEvent): SealedRecord {
     const seq = this.seq + 1;
-    // v, seq, at, type first for readers; the event's own key order after; prev last (hash is appended).
-    const fields: Record<string, unknown> = { v: 1, seq, at: event.at, type: event.type };
-    Object.assign(fields, event);
-    fields.prev = this.hash;
-    const body = JSON.stringify(fields);
+    const body = serialise(event, seq, this.hash);
     const hash = sha256Hex(body);
     this.seq = seq;
     this.hash = hash;
     return new SealedRecord(seq, hash, `${body.slice(0, -1)},"hash":"${hash}"}`);
   }
+}
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+function quote(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
+function member(key: string, value: unknown): string {
+  if (typeof value === 'string') return `,"${key}":${quote(value)}`;
+  if (typeof value === 'number') return `,"${key}":${Number.isFinite(value) ? String(value) : 'null'}`;
+  return `,"${key}":${JSON.stringify(value)}`;
+}
+
+/**
+ * The record body: the JSON text of { v, seq, at, type, ...the event's other
+ * fields in their order, prev }, exactly as JSON.stringify would write it
+ * (undefined members left out), built member by member because
+ * JSON.stringify of a merged object costs three times as much on this path.
+ */
+export function serialise(event: AuditEvent, seq: number, prev: string): string {
+  const fields = event as unknown as Record<string, unknown>;
+  let out = `{"v":1,"seq":${seq}`;
+  if (fields.at !== undefined) out += member('at', fields.at);
+  if (fields.type !== undefined) out += member('type', fields.type);
+  for (const key in fields) {
+    if (key === 'at' || key === 'type' || key === 'v' || key === 'seq' || key === 'prev' || key === 'hash') continue;
+    const value = fields[key];
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+    out += member(key, value);
+  }
+  return `${out},"prev":"${prev}"}`;
 }
 
 const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;

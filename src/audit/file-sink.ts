@@ -7,7 +7,7 @@
 // cut off and an `audit_recovered` event says so. A failed write keeps its
 // records (with the bytes already written) and is retried every `retryMs`;
 // meanwhile the sink is unhealthy and flush() rejects.
-import { close, fdatasync, fstat, openSync, mkdirSync, fstatSync, truncateSync, write, open } from 'node:fs';
+import { close, fdatasync, fstat, openSync, mkdirSync, fstatSync, truncateSync, write, writeSync, open } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BatchedSink, type BatchedSinkOptions } from './batched-sink.ts';
@@ -37,6 +37,8 @@ interface Chunk {
 
 const MAX_BATCH_EVENTS = 20_000;
 const MAX_BATCH_CHARS = 4 * 1024 * 1024;
+/** Batches up to about this size are written synchronously (see writeNow). */
+const SYNC_BATCH_CHARS = 256 * 1024;
 
 export class FileAuditSink extends BatchedSink {
   readonly path: string;
@@ -77,8 +79,39 @@ export class FileAuditSink extends BatchedSink {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.run();
+      if (!this.writeNow()) void this.run();
     });
+  }
+
+  /**
+   * The common case written on the spot: a healthy open file, no fsync, a
+   * batch that fits before rotation. One write(2) of a few kilobytes to the
+   * page cache costs less than handing it to the thread pool and back, which
+   * measured about 5% of the gateway's CPU on pgbench -S. Anything else
+   * (rotation, a deleted file, failures, fsync, very large batches) goes
+   * through the asynchronous loop. Returns false when that loop must run.
+   */
+  private writeNow(): boolean {
+    if (this.fsync || this.failingOrRecovering || this.running || this.chunk || this.fd === null || this.closed) return false;
+    try {
+      if (fstatSync(this.fd).nlink === 0) return false;
+      if (this.pending.length === 0) this.pending = this.take(MAX_BATCH_EVENTS, SYNC_BATCH_CHARS);
+      if (this.pending.length === 0) return true;
+      const chunk = this.cut();
+      if (!chunk) return false;
+      this.chunk = chunk;
+      while (chunk.offset < chunk.buf.length) {
+        const n = writeSync(this.fd, chunk.buf, chunk.offset, chunk.buf.length - chunk.offset);
+        chunk.offset += n;
+        this.size += n;
+      }
+      this.chunk = null;
+      this.settled(chunk.count);
+    } catch (err) {
+      this.onError(err);
+      return true;
+    }
+    return this.queued() === 0 && this.pending.length === 0;
   }
 
   protected async shutdown(): Promise<void> {

@@ -23,6 +23,7 @@ import type { ResultPlan } from './expectations.ts';
 import type { Catalog } from '../upstream/catalog.ts';
 import type { ApprovalsPort } from './approvals-port.ts';
 import { fingerprintSql } from '../audit/fingerprint.ts';
+import { isoTime } from '../audit/iso-time.ts';
 import type { SessionMetrics } from '../metrics/metrics.ts';
 import { policyWithGrants } from './grants.ts';
 import { encodeNoticeResponse } from '../protocol/backend.ts';
@@ -124,29 +125,47 @@ export class Session {
       return this.fail(toPgError(err));
     }
     if (this.pending.length > 256) this.client.pause();
-    void this.drain();
+    this.drain();
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Handles queued client messages in order. Synchronous while every message
+   * is (cached analyses); a message that needs asynchronous work (catalog
+   * lookups, a review) suspends the loop until it is done.
+   */
+  private drain(): void {
     if (this.processing) return;
     this.processing = true;
     try {
       while (this.pending.length > 0 && !this.closed) {
-        const raw = this.pending.shift()!;
-        const work = this.handleClientMessage(raw);
+        const work = this.handleClientMessage(this.pending.shift()!);
         if (work) {
           this.flushUpstream();
-          await work;
+          work.then(
+            () => this.resumeDrain(),
+            (err: unknown) => this.resumeDrain(err),
+          );
+          return;
         }
       }
-      this.flushUpstream();
-      this.flushClient();
-      if (this.pending.length === 0 && !this.closed) this.client.resume();
+      this.finishDrain();
     } catch (err) {
-      this.fail(toPgError(err));
-    } finally {
       this.processing = false;
+      this.fail(toPgError(err));
     }
+  }
+
+  private resumeDrain(err?: unknown): void {
+    this.processing = false;
+    if (err !== undefined) return this.fail(toPgError(err));
+    this.drain();
+  }
+
+  private finishDrain(): void {
+    this.processing = false;
+    this.flushUpstream();
+    this.flushClient();
+    if (this.pending.length === 0 && !this.closed) this.client.resume();
   }
 
   /** Returns a promise only when the message needs asynchronous work (catalog lookups). */
@@ -559,7 +578,7 @@ export class Session {
       fingerprint: fingerprintSql(sql),
       verdict: verdict.decision,
       reasons: verdict.statements.flatMap((s) => s.reasons).filter((r) => r.decision !== 'allow').map((r) => r.rule + ': ' + r.message),
-      at: new Date(this.deps.now()).toISOString(),
+      at: isoTime(this.deps.now()),
     });
   }
 
@@ -567,7 +586,7 @@ export class Session {
     if (!this.auditing) return;
     this.deps.audit.write({
       type: 'statement', session: this.deps.id, identity: this.deps.identity.name, upstream: this.deps.upstreamName,
-      sql, verdict: 'deny', reasons: [reason], at: new Date(this.deps.now()).toISOString(),
+      sql, verdict: 'deny', reasons: [reason], at: isoTime(this.deps.now()),
     });
   }
 
@@ -604,7 +623,7 @@ export class Session {
       tag: outcome.tag,
       error: outcome.error,
       result: plan.recorded,
-      at: new Date(this.deps.now()).toISOString(),
+      at: isoTime(this.deps.now()),
     });
   }
 
@@ -635,7 +654,7 @@ export class Session {
       reason: why,
       statements: this.statements,
       durationMs: this.deps.now() - this.startedAt,
-      at: new Date(this.deps.now()).toISOString(),
+      at: isoTime(this.deps.now()),
     });
     this.onClose?.();
   }

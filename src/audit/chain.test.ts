@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkLine, HashChain, serialise } from './chain.ts';
+import type { AuditEvent } from './types.ts';
+
+/** What the body was defined as before serialise existed: one merged object through JSON.stringify. */
+function reference(event: object, seq: number, prev: string): string {
+  const fields: Record<string, unknown> = { v: 1, seq, at: (event as { at?: string }).at, type: (event as { type?: string }).type };
+  Object.assign(fields, event);
+  fields.prev = prev;
+  return JSON.stringify(fields);
+}
+
+const awkward = ['plain', 'quote " and \\ backslash', 'line\nbreak\ttab\u0001', 'ünïcødé ✓ 𝄞', 'lone \ud800 surrogate', '', '</script>'];
+
+test('serialise writes exactly what JSON.stringify of the merged record writes', () => {
+  const numbers = [0, -0, 1.5, 0.41, 1e21, -3, NaN, Infinity, 2 ** 53];
+  let n = 0;
+  for (const s of awkward) {
+    for (const num of numbers) {
+      const event = {
+        type: 'statement', session: s, identity: 'bench', sql: `SELECT '${s}'`, verdict: 'allow', masked: n % 2 ? [s, 'x.y'] : undefined,
+        durationMs: num, rows: n, tag: undefined, error: null, ok: n % 3 === 0, result: { columns: ['a'], rows: [[s, null]] }, at: '2026-11-24T00:00:00.000Z',
+      };
+      assert.equal(serialise(event as unknown as AuditEvent, ++n, 'p'.repeat(64)), reference(event, n, 'p'.repeat(64)));
+    }
+  }
+});
+
+test('sealed lines check out, and the chain links them', () => {
+  const chain = new HashChain();
+  const a = chain.seal({ type: 'policy_reloaded', at: '2026-11-24T00:00:00.000Z', outcome: 'ok' } as unknown as AuditEvent);
+  const b = chain.seal({ type: 'auth_failed', at: '2026-11-24T00:00:01.000Z', reason: awkward.join('|') } as unknown as AuditEvent);
+  for (const r of [a, b]) assert.equal(checkLine(r.line).ok, true);
+  const second = checkLine(b.line);
+  assert.ok(second.ok && second.record.prev === a.hash && second.record.seq === 2);
+  assert.ok(b.line.startsWith('{"v":1,"seq":2,"at":"2026-11-24T00:00:01.000Z","type":"auth_failed",'));
+});
