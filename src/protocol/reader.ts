@@ -79,11 +79,29 @@ export class BufferReader {
 
   /** A NUL-terminated string that must end inside the body. */
   cstring(field = 'string'): string {
+    if (this.body.length - this.pos <= 1024) return this.shortCstring(field);
     const end = this.body.indexOf(0, this.pos);
     if (end < 0) this.fail(`${field} is not NUL-terminated`);
     const s = this.text(this.body.subarray(this.pos, end), field);
     this.pos = end + 1;
     return s;
+  }
+
+  /** cstring for short bodies (names, most SQL): one pass finds the end and whether the text is ASCII. */
+  private shortCstring(field: string): string {
+    const body = this.body;
+    const start = this.pos;
+    let ascii = true;
+    let end = start;
+    for (; end < body.length; end++) {
+      const b = body[end];
+      if (b === 0) break;
+      if (b >= 0x80) ascii = false;
+    }
+    if (end === body.length) this.fail(`${field} is not NUL-terminated`);
+    this.pos = end + 1;
+    if (end === start) return '';
+    return ascii ? body.toString('latin1', start, end) : this.text(body.subarray(start, end), field);
   }
 
   /** A format code: only 0 (text) and 1 (binary) exist. */

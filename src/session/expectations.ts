@@ -3,7 +3,7 @@
 import type { CopyOptions } from '../masking/copy-masker.ts';
 import type { PgError } from '../protocol/errors.ts';
 import type { StatementVerdict } from '../policy/types.ts';
-import type { PortalEntry, PreparedEntry } from './registry.ts';
+import type { PortalEntry } from './registry.ts';
 
 /** How to treat the result of one statement. */
 export interface ResultPlan {
@@ -28,7 +28,8 @@ export type Expectation =
   | { kind: 'query'; plans: ResultPlan[]; index: number; sentinel?: PgError }
   | { kind: 'parse'; sentinel?: PgError; undo?: Undo }
   | { kind: 'bind'; undo?: Undo }
-  | { kind: 'describe'; portal?: PortalEntry; prepared?: PreparedEntry; swallow: boolean }
+  /** `decode`: keep the portal's RowDescription (masking or recording will need it); a swallowed answer is always kept. */
+  | { kind: 'describe'; portal?: PortalEntry; swallow: boolean; decode: boolean }
   | { kind: 'execute'; portal: PortalEntry; plan: ResultPlan }
   | { kind: 'close'; undo?: Undo }
   | { kind: 'sync' };

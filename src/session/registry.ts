@@ -9,8 +9,6 @@ export interface PreparedEntry {
   sql: string;
   /** The statement that runs when this is executed. */
   statement: StatementAnalysis;
-  /** RowDescription from a Describe of the statement (formats all text). */
-  fields?: FieldDescription[];
 }
 
 export interface PortalEntry {
@@ -20,6 +18,7 @@ export interface PortalEntry {
   resultFormats: FormatCode[];
   /** RowDescription for this portal (from the client's Describe or one the gateway added). */
   fields?: FieldDescription[];
+  /** A Describe whose answer will be kept in `fields` has been sent. */
   describeSent: boolean;
 }
 

@@ -156,9 +156,7 @@ export class ResponseRelay {
       return;
     }
     if (msg.type === RowDescription || msg.type === NoData) {
-      const fields = msg.type === RowDescription ? rowFields(msg) : [];
-      if (e.portal) e.portal.fields = fields;
-      if (e.prepared) e.prepared.fields = fields;
+      if (e.portal && (e.decode || e.swallow)) e.portal.fields = msg.type === RowDescription ? rowFields(msg) : [];
       this.expected.shift();
       if (!e.swallow) this.out.push(msg.raw);
       return;
@@ -322,9 +320,10 @@ function rowFields(msg: RawMessage): FieldDescription[] {
   return m.type === 'RowDescription' ? m.fields : [];
 }
 
+/** A command tag (always ASCII). */
 function cstring(body: Buffer): string {
   const end = body.indexOf(0);
-  return body.toString('utf8', 0, end < 0 ? body.length : end);
+  return body.toString('latin1', 0, end < 0 ? body.length : end);
 }
 
 /** The row count a command tag ends with ("SELECT 5", "INSERT 0 5"), if it has one. */

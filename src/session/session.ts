@@ -427,7 +427,7 @@ export class Session {
     if (analysis.statements.length > 1) {
       return this.refuse(new PgError('42601', 'cannot insert multiple commands into a prepared statement'), true);
     }
-    const verdict = judgeQuery(this.policy(), analysis, this.registry);
+    const verdict = this.judge(analysis);
     // Parse runs nothing: a statement that needs review is held at Bind, where its parameters are known.
     if (verdict.decision === 'deny' || (verdict.decision === 'review' && !this.deps.approvals)) {
       this.auditVerdict(sql, verdict);
@@ -461,10 +461,11 @@ export class Session {
   private onDescribe(raw: RawMessage, kind: 'S' | 'P', name: string): void {
     if (kind === 'P') {
       const portal = this.registry.portals.get(name);
-      if (portal) portal.describeSent = true;
-      this.relay.expect({ kind: 'describe', portal, swallow: false });
+      const decode = this.wantsResultFields();
+      if (portal && decode) portal.describeSent = true;
+      this.relay.expect({ kind: 'describe', portal, swallow: false, decode });
     } else {
-      this.relay.expect({ kind: 'describe', prepared: this.registry.prepared.get(name), swallow: false });
+      this.relay.expect({ kind: 'describe', swallow: false, decode: false });
     }
     this.forward(raw);
   }
@@ -484,7 +485,7 @@ export class Session {
     };
     if (verdict.masks && !portal.describeSent) {
       // Masking needs the column types and formats of this portal: ask, and keep the answer from the client.
-      this.relay.expect({ kind: 'describe', portal, swallow: true });
+      this.relay.expect({ kind: 'describe', portal, swallow: true, decode: true });
       portal.describeSent = true;
       this.toUpstream.push(encodeDescribe('P', portalName));
     }
@@ -507,6 +508,12 @@ export class Session {
       this.relay.expect({ kind: 'query', plans: [], index: 0, sentinel: error });
       this.toUpstream.push(encodeQuery(sentinelSql));
     }
+  }
+
+  /** Whether results may need their column descriptions: something can be masked, or result rows are recorded. */
+  private wantsResultFields(): boolean {
+    const p = this.basePolicy;
+    return this.maskByColumn.size > 0 || p.masks.size > 0 || p.detect.size > 0 || p.detectAll.length > 0 || !!p.recordResults;
   }
 
   private forward(raw: RawMessage): void {
