@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emailAscii, last4Ascii } from './ascii-fast.ts';
+import { emailAscii, emailAsciiInto, last4Ascii, last4AsciiInto, maxAsciiOutput } from './ascii-fast.ts';
 import { maskText } from './strategies.ts';
 
 const key = Buffer.from('k');
@@ -20,4 +20,22 @@ test('byte-level last4 and email give exactly what the string versions give', ()
 test('non-ASCII values are left to the string versions', () => {
   assert.equal(last4Ascii(Buffer.from('é1234567')), undefined);
   assert.equal(emailAscii(Buffer.from('jörg@example.de')), undefined);
+});
+
+test('writing in place: same bytes as the string versions, never past maxAsciiOutput', () => {
+  const alphabet = 'aZ09@.-_ \t+x';
+  let seed = 3;
+  const rand = (k: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % k);
+  for (let n = 0; n < 5000; n++) {
+    let v = '';
+    for (let k = rand(24); k > 0; k--) v += alphabet[rand(alphabet.length)];
+    const src = Buffer.from(`##${v}##`);
+    for (const [into, strategy] of [[last4AsciiInto, 'last4'], [emailAsciiInto, 'email']] as const) {
+      const out = Buffer.alloc(7 + maxAsciiOutput(v.length) + 7, 0xee);
+      const written = into(src, 2, 2 + v.length, out, 7);
+      assert.ok(written <= maxAsciiOutput(v.length), `${strategy} ${JSON.stringify(v)} wrote ${written}`);
+      assert.equal(out.toString('latin1', 7, 7 + written), maskText(strategy, v, key), `${strategy} ${JSON.stringify(v)}`);
+      assert.ok(out.subarray(0, 7).every((b) => b === 0xee) && out.subarray(7 + written).every((b) => b === 0xee), 'wrote outside its range');
+    }
+  }
 });

@@ -1,9 +1,11 @@
-// DataRow rewriting on raw bytes. Runs once per result row, so the hot path
-// reads only the int32 length words of unmasked fields, copies their bytes in
-// bulk, and allocates one Buffer per row (plus what the masked values need).
+// DataRow rewriting on raw bytes. Runs once per result row, so it walks the
+// row once, copies unmasked runs in bulk, and writes masked values straight
+// into the output (carved from a slab): no Buffer per field for the common
+// strategies, one slice per row.
 
 import type { FieldDescription, FormatCode } from '../protocol/types.ts';
-import { maskField, type MaskRule } from './strategies.ts';
+import { emailAsciiInto, last4AsciiInto, maxAsciiOutput } from './ascii-fast.ts';
+import { maskField, textLikeTypeOids, type MaskRule } from './strategies.ts';
 
 export interface ColumnMask {
   strategy: MaskRule;
@@ -12,17 +14,28 @@ export interface ColumnMask {
 const DATA_ROW = 0x44; // 'D'
 const SLAB_SIZE = 64 * 1024;
 
+/** How one masked column is written: a value-independent result, an in-place ASCII fast path, or maskField. */
+type ColumnPlan =
+  | { kind: 'constant'; bytes: Buffer | null }
+  | { kind: 'ascii'; into: typeof last4AsciiInto; rule: MaskRule; typeOid: number; format: FormatCode }
+  | { kind: 'general'; rule: MaskRule; typeOid: number; format: FormatCode };
+
+function planFor(rule: MaskRule, field: FieldDescription, hashKey: Buffer): ColumnPlan {
+  const { typeOid, format } = field;
+  // redact and null give the same bytes for every value (per type and format), and so does anything
+  // maskField turns into NULL for its type; detectors and the other strategies depend on the value.
+  if (rule === 'redact' || rule === 'null') return { kind: 'constant', bytes: maskField(rule, Buffer.alloc(0), typeOid, format, hashKey) };
+  if (typeof rule === 'string' && textLikeTypeOids.has(typeOid) && (rule === 'last4' || rule === 'email')) {
+    return { kind: 'ascii', into: rule === 'last4' ? last4AsciiInto : emailAsciiInto, rule, typeOid, format };
+  }
+  return { kind: 'general', rule, typeOid, format };
+}
+
 export class RowMasker {
   private readonly columnCount: number;
-  /** Per masked column (in column order): its index, strategy, type and format. */
-  private readonly maskedIndex: number[] = [];
-  private readonly strategies: MaskRule[] = [];
-  private readonly typeOids: number[] = [];
-  private readonly formats: FormatCode[] = [];
-  /** Scratch space reused by every row: where each masked field starts and ends, and its new bytes. */
-  private readonly fieldStart: number[];
-  private readonly fieldEnd: number[];
-  private readonly replacement: (Buffer | null)[];
+  /** Per column: how to mask it, or null to copy it unchanged. */
+  private readonly plans: (ColumnPlan | null)[];
+  private readonly maskedCount: number;
 
   constructor(
     masks: (ColumnMask | null)[],
@@ -33,40 +46,34 @@ export class RowMasker {
       throw new Error(`masking: ${masks.length} column masks for ${fields.length} result columns`);
     }
     this.columnCount = fields.length;
-    masks.forEach((mask, i) => {
-      if (mask === null) return;
-      this.maskedIndex.push(i);
-      this.strategies.push(mask.strategy);
-      this.typeOids.push(fields[i].typeOid);
-      this.formats.push(fields[i].format);
-    });
-    const n = this.maskedIndex.length;
-    this.fieldStart = new Array<number>(n).fill(0);
-    this.fieldEnd = new Array<number>(n).fill(0);
-    this.replacement = new Array<Buffer | null>(n).fill(null);
+    this.plans = masks.map((mask, i) => (mask === null ? null : planFor(mask.strategy, fields[i], hashKey)));
+    this.maskedCount = this.plans.filter((p) => p !== null).length;
   }
 
   private slab: Buffer = Buffer.alloc(0);
-  private slabUsed = 0;
+  /** Where the row being written starts in the slab, and where the next byte goes. */
+  private rowStart = 0;
+  private w = 0;
 
   /**
-   * Rows are carved one after another out of 64 KiB slabs and never reused, so
-   * consecutive masked rows are adjacent in memory and the output batch can
-   * write them as one slice instead of one buffer per row.
+   * Room for n more bytes of the current row. Rows are carved one after
+   * another out of 64 KiB slabs and never reused, so consecutive masked rows
+   * are adjacent and the output batch writes them as one slice; a row that
+   * does not fit moves (with what it has so far) to a fresh slab.
    */
-  private alloc(size: number): Buffer {
-    if (this.slabUsed + size > this.slab.length) {
-      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, size));
-      this.slabUsed = 0;
-    }
-    const out = this.slab.subarray(this.slabUsed, this.slabUsed + size);
-    this.slabUsed += size;
-    return out;
+  private reserve(n: number): void {
+    if (this.w + n <= this.slab.length) return;
+    const written = this.w - this.rowStart;
+    const next = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, 2 * (written + n)));
+    this.slab.copy(next, 0, this.rowStart, this.w);
+    this.slab = next;
+    this.rowStart = 0;
+    this.w = written;
   }
 
   /** False when no column is masked: the caller can forward rows untouched. */
   get active(): boolean {
-    return this.maskedIndex.length > 0;
+    return this.maskedCount > 0;
   }
 
   /**
@@ -82,60 +89,73 @@ export class RowMasker {
     if (count !== this.columnCount) {
       throw new Error(`masking: DataRow has ${count} fields, RowDescription has ${this.columnCount}`);
     }
-
-    const maskedIndex = this.maskedIndex;
-    const maskedCount = maskedIndex.length;
-    let next = 0; // position in maskedIndex of the next masked column
-    let nextColumn = maskedCount > 0 ? maskedIndex[0] : -1;
-    let growth = 0;
+    this.rowStart = this.w;
+    this.reserve(5 + end);
+    this.w += 5; // type and length, written last
+    const plans = this.plans;
+    let copyFrom = 0; // start of the unmasked run not yet copied
     let pos = 2;
     for (let col = 0; col < count; col++) {
       if (pos + 4 > end) throw new Error('masking: DataRow truncated');
       const len = body.readInt32BE(pos);
-      const start = pos;
+      const fieldStart = pos;
       pos += 4;
       if (len > 0) {
         if (len > end - pos) throw new Error('masking: DataRow field overruns the message');
       } else if (len !== 0 && len !== -1) {
         throw new Error(`masking: invalid DataRow field length ${len}`);
       }
-      if (col === nextColumn) {
-        const size = len > 0 ? len : 0;
-        // NULL stays NULL: presence is not a secret, and there is nothing to mask.
-        const masked =
-          len === -1
-            ? null
-            : maskField(this.strategies[next], body.subarray(pos, pos + size), this.typeOids[next], this.formats[next], this.hashKey);
-        this.fieldStart[next] = start;
-        this.fieldEnd[next] = pos + size;
-        this.replacement[next] = masked;
-        growth += (masked === null ? 0 : masked.length) - size;
-        next++;
-        nextColumn = next < maskedCount ? maskedIndex[next] : -1;
+      const size = len > 0 ? len : 0;
+      const plan = plans[col];
+      // NULL stays NULL: presence is not a secret, and there is nothing to mask.
+      if (plan !== null && len !== -1) {
+        this.copyRun(body, copyFrom, fieldStart);
+        this.writeMasked(plan, body, pos, pos + size);
+        copyFrom = pos + size;
       }
-      if (len > 0) pos += len;
+      pos += size;
     }
     if (pos !== end) throw new Error('masking: DataRow has trailing bytes');
-
-    const payloadLength = end + growth;
-    const out = this.alloc(5 + payloadLength);
-    out[0] = DATA_ROW;
-    out.writeInt32BE(4 + payloadLength, 1);
-    let w = 5;
-    let r = 0;
-    for (let k = 0; k < maskedCount; k++) {
-      w += body.copy(out, w, r, this.fieldStart[k]);
-      const masked = this.replacement[k];
-      if (masked === null) {
-        w = out.writeInt32BE(-1, w);
-      } else {
-        w = out.writeInt32BE(masked.length, w);
-        w += masked.copy(out, w);
-      }
-      r = this.fieldEnd[k];
-      this.replacement[k] = null;
-    }
-    body.copy(out, w, r, end);
-    return out;
+    this.copyRun(body, copyFrom, end);
+    const slab = this.slab;
+    const payloadLength = this.w - this.rowStart - 5;
+    slab[this.rowStart] = DATA_ROW;
+    slab.writeInt32BE(4 + payloadLength, this.rowStart + 1);
+    return slab.subarray(this.rowStart, this.w);
   }
+
+  private copyRun(body: Buffer, from: number, to: number): void {
+    if (to <= from) return;
+    this.reserve(to - from);
+    this.w = copyBytes(body, from, to, this.slab, this.w);
+  }
+
+  /** Writes the masked field (length word and bytes) for the value at body[from, to). */
+  private writeMasked(plan: ColumnPlan, body: Buffer, from: number, to: number): void {
+    if (plan.kind === 'ascii') {
+      this.reserve(4 + maxAsciiOutput(to - from));
+      const n = plan.into(body, from, to, this.slab, this.w + 4);
+      if (n >= 0) {
+        this.slab.writeInt32BE(n, this.w);
+        this.w += 4 + n;
+        return;
+      }
+    }
+    const bytes = plan.kind === 'constant' ? plan.bytes : maskField(plan.rule, body.subarray(from, to), plan.typeOid, plan.format, this.hashKey);
+    if (bytes === null) {
+      this.reserve(4);
+      this.w = this.slab.writeInt32BE(-1, this.w);
+      return;
+    }
+    this.reserve(4 + bytes.length);
+    this.w = this.slab.writeInt32BE(bytes.length, this.w);
+    this.w = copyBytes(bytes, 0, bytes.length, this.slab, this.w);
+  }
+}
+
+/** src[from, to) into dst at `at`; returns the end. Short runs (most fields) copy faster in a loop than through Buffer.copy. */
+export function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, at: number): number {
+  if (to - from > 48) return at + src.copy(dst, at, from, to);
+  for (let i = from; i < to; i++) dst[at++] = src[i];
+  return at;
 }
