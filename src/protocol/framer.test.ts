@@ -193,3 +193,68 @@ test('a message spanning chunks is copied once into an exact-size buffer', () =>
   assert.equal(m.raw.buffer.byteLength >= query.length, true);
   assert.equal(f.buffered, 2);
 });
+
+const D = 'D'.charCodeAt(0);
+
+test('takeRun hands over back-to-back DataRows of one chunk as one slice and leaves the rest to next()', () => {
+  const rows = [msg('D', 'r1'), msg('D', 'row-2'), msg('D', '')];
+  const stream = Buffer.concat([msg('T', 'desc'), ...rows, msg('C', 'SELECT 3\0'), msg('Z', 'I')]);
+  const f = new MessageFramer(limits, 'backend');
+  f.push(stream);
+  assert.equal(f.takeRun(D), null, 'a RowDescription is first');
+  assert.equal(f.next()?.type, 'T'.charCodeAt(0));
+  const run = f.takeRun(D);
+  assert.ok(run);
+  assert.equal(run.count, 3);
+  assert.deepEqual(run.raw, Buffer.concat(rows));
+  assert.equal(f.takeRun(D), null);
+  assert.deepEqual(drain(f).map((m) => String.fromCharCode(m.type)), ['C', 'Z']);
+  assert.equal(f.buffered, 0);
+});
+
+test('takeRun checks every header it passes: an oversized message after a run is still refused by next()', () => {
+  const f = new MessageFramer(limits, 'backend');
+  const oversized = header('D', limits.maxMessage + 1);
+  f.push(Buffer.concat([msg('D', 'ok'), oversized]));
+  const run = f.takeRun(D);
+  assert.equal(run?.count, 1);
+  assert.throws(() => f.next(), ProtocolError);
+});
+
+test('takeRun and next() interleaved give exactly the bytes next() alone gives, however the stream is cut', () => {
+  let seed = 5;
+  const rand = (k: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % k);
+  for (let trial = 0; trial < 300; trial++) {
+    const parts: Buffer[] = [];
+    for (let i = rand(30); i >= 0; i--) parts.push(msg(rand(4) === 0 ? 'N' : 'D', 'x'.repeat(rand(40))));
+    const stream = Buffer.concat(parts);
+    const a = new MessageFramer(limits, 'backend');
+    const b = new MessageFramer(limits, 'backend');
+    const viaNext: Buffer[] = [];
+    const viaRuns: Buffer[] = [];
+    let rowsSeen = 0;
+    for (let pos = 0; pos < stream.length; ) {
+      const cut = Math.min(stream.length, pos + 1 + rand(60));
+      const chunk = stream.subarray(pos, cut);
+      pos = cut;
+      a.push(chunk);
+      b.push(chunk);
+      for (let m = a.next(); m; m = a.next()) viaNext.push(Buffer.from(m.raw));
+      for (;;) {
+        const run = b.takeRun(D);
+        if (run) {
+          viaRuns.push(Buffer.from(run.raw));
+          rowsSeen += run.count;
+          continue;
+        }
+        const m = b.next();
+        if (!m) break;
+        if (m.type === D) rowsSeen++;
+        viaRuns.push(Buffer.from(m.raw));
+      }
+    }
+    assert.deepEqual(Buffer.concat(viaRuns), Buffer.concat(viaNext));
+    assert.equal(rowsSeen, parts.filter((p) => p[0] === D).length);
+    assert.equal(b.buffered, 0);
+  }
+});

@@ -152,6 +152,42 @@ export class MessageFramer {
     return frame;
   }
 
+  /**
+   * Consumes the consecutive complete messages of one type that sit at the
+   * head of the buffered data in a single received chunk, and returns them as
+   * one slice with their count (null when the next message is of another type
+   * or incomplete). Streams of DataRows that need no rewriting pass through
+   * this without an object per row. Every header is checked as next() checks it.
+   */
+  takeRun(type: number): { raw: Buffer; count: number } | null {
+    if (this.failure) throw this.failure;
+    if (this.startup) return null;
+    if (this.pendingSize < 0 && !this.parseHeader()) return null;
+    const chunk = this.chunks[this.head];
+    const start = this.offset;
+    let end = start;
+    let count = 0;
+    while (this.pendingSize >= 0 && this.pendingType === type && chunk.length - end >= this.pendingSize) {
+      end += this.pendingSize;
+      count++;
+      this.pendingSize = -1;
+      if (chunk.length - end < 5) break; // the next header is not (all) in this chunk: next() handles it
+      const len = chunk.readInt32BE(end + 1);
+      const next = chunk[end];
+      if (len < 4) break; // let next() report it
+      if (len - 4 > this.limitByType[next]) break;
+      this.pendingType = next;
+      this.pendingSize = len + 1;
+    }
+    if (count === 0) return null;
+    // Leave the framer exactly as if next() had returned these messages one by one.
+    this.total -= end - start;
+    this.offset = end;
+    this.pendingSize = -1;
+    if (this.offset === chunk.length) this.dropHead();
+    return { raw: chunk.subarray(start, end), count };
+  }
+
   private parseHeader(): boolean {
     const n = this.headerSize;
     if (this.total < n) return false;

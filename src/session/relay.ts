@@ -41,6 +41,8 @@ export class ResponseRelay {
   private masker: RowMasker | null = null;
   private copyMasker: CopyMasker | null = null;
   private rows = 0;
+  /** Inside a result whose rows go out untouched (no masking, no recording): see passRows. */
+  private rowsUntouched = false;
 
   constructor(private readonly out: OutputBatch, private readonly hooks: RelayHooks) {}
 
@@ -51,6 +53,17 @@ export class ResponseRelay {
   /** True when nothing forwarded is still waiting for its response. */
   get idle(): boolean {
     return this.expected.length === 0;
+  }
+
+  /** True while DataRows may be forwarded in bulk, without being looked at one by one. */
+  get passRows(): boolean {
+    return this.rowsUntouched;
+  }
+
+  /** `count` DataRows, back to back in `raw`, that go to the client as they are. */
+  forwardRows(raw: Buffer, count: number): void {
+    this.rows += count;
+    this.out.push(raw);
   }
 
   handle(msg: RawMessage): void {
@@ -118,7 +131,10 @@ export class ResponseRelay {
   private execute(e: Extract<Expectation, { kind: 'execute' }>, msg: RawMessage): void {
     switch (msg.type) {
       case DataRow:
-        if (!this.masker && !this.copyMasker && this.rows === 0) this.startPortalRows(e);
+        if (!this.masker && !this.copyMasker && this.rows === 0) {
+          this.startPortalRows(e);
+          this.rowsUntouched = this.masker === null && this.recording === null;
+        }
         return this.row(msg);
       case CommandComplete:
       case EmptyQuery:
@@ -170,6 +186,7 @@ export class ResponseRelay {
     const recording = plan?.recordRows ? rowFields(msg) : undefined;
     this.masker = plan?.verdict.masks || this.hooks.hasColumnMasks() ? this.buildMasker(plan, recording ?? rowFields(msg)) : null;
     this.startRecording(plan, recording);
+    this.rowsUntouched = this.masker === null && this.recording === null;
   }
 
   /** What is being recorded for the audit: the plan and the result's column formats. */
@@ -253,6 +270,7 @@ export class ResponseRelay {
 
   private finish(plan: ResultPlan | undefined, tag: string | undefined): void {
     if (plan) this.hooks.onStatementDone(plan, { tag, error: undefined, rows: rowsOf(tag) ?? this.rows });
+    this.rowsUntouched = false;
     this.masker = null;
     this.copyMasker = null;
     this.recording = null;
@@ -263,6 +281,7 @@ export class ResponseRelay {
   private finishWithError(plan: ResultPlan | undefined, msg: RawMessage): void {
     const fields = decodeFields(msg);
     if (plan) this.hooks.onStatementDone(plan, { tag: undefined, error: fields.C ?? 'XX000', rows: this.rows });
+    this.rowsUntouched = false;
     this.masker = null;
     this.copyMasker = null;
     this.rows = 0;

@@ -29,6 +29,7 @@ import { policyWithGrants } from './grants.ts';
 import { encodeNoticeResponse } from '../protocol/backend.ts';
 
 const T = (c: string): number => c.charCodeAt(0);
+const DATA_ROW = T('D');
 
 export interface SessionDeps {
   id: string;
@@ -563,7 +564,19 @@ export class Session {
   private onUpstreamData(chunk: Buffer): void {
     try {
       if (chunk.length > 0) this.upstreamFramer.push(chunk);
-      for (let m = this.upstreamFramer.next(); m; m = this.upstreamFramer.next()) this.relay.handle(m);
+      const framer = this.upstreamFramer;
+      for (;;) {
+        if (this.relay.passRows) {
+          const run = framer.takeRun(DATA_ROW);
+          if (run) {
+            this.relay.forwardRows(run.raw, run.count);
+            continue;
+          }
+        }
+        const m = framer.next();
+        if (!m) break;
+        this.relay.handle(m);
+      }
     } catch (err) {
       this.deps.log('upstream stream error', { error: (err as Error).message });
       return this.fail(new PgError('08P01', 'scopegate: invalid data from the upstream database', { severity: 'FATAL' }));
