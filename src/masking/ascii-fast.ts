@@ -52,12 +52,16 @@ function isSpace(b: number): boolean {
 
 /** 'john@example.net' → 'j***@example.net'; '[redacted]' when not an e-mail. */
 export function emailAsciiInto(src: Buffer, from: number, to: number, out: Buffer, at: number): number {
-  for (let i = from; i < to; i++) if (src[i] >= 0x80) return -1;
+  let sign = -1; // the first '@' (leading spaces hold none, so it is the first after them too)
+  for (let i = from; i < to; i++) {
+    const b = src[i];
+    if (b >= 0x80) return -1;
+    if (b === AT && sign < 0) sign = i;
+  }
   let start = from;
   let end = to;
   while (start < end && isSpace(src[start])) start++;
   while (end > start && isSpace(src[end - 1])) end--;
-  const sign = src.indexOf(AT, start);
   if (sign <= start || sign >= end - 1 || !validLocal(src, start, sign) || !validDomain(src, sign + 1, end)) {
     return REDACTED_BYTES.copy(out, at);
   }

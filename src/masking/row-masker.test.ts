@@ -159,3 +159,31 @@ test('masks 100k rows of 3 masked + 3 plain columns', () => {
   assert.deepEqual(text(sample).slice(0, 4), ['7', 'u***@example.com', 'Name 7', '***-**-0007']);
   console.log(`# RowMasker: ${rows} rows in ${ms.toFixed(0)} ms (${((rows / ms) * 1000).toFixed(0)} rows/s)`);
 });
+
+test('maskRows over a batch of DataRows gives the bytes of maskDataRow row by row, across slab boundaries', () => {
+  const fields = [23, 25, 25, 25].map((typeOid) => ({ name: 'c', tableOid: 0, columnAttnum: 0, typeOid, typeSize: -1, typeModifier: -1, format: 0 as const }));
+  const masks = [null, { strategy: 'email' as const }, { strategy: 'redact' as const }, { strategy: 'last4' as const }];
+  const dataRow = (values: (string | null)[]): Buffer => {
+    const parts = [Buffer.from([0, values.length])];
+    for (const v of values) {
+      const len = Buffer.alloc(4);
+      len.writeInt32BE(v === null ? -1 : Buffer.byteLength(v));
+      parts.push(len, v === null ? Buffer.alloc(0) : Buffer.from(v));
+    }
+    const body = Buffer.concat(parts);
+    const head = Buffer.alloc(5);
+    head[0] = 0x44;
+    head.writeInt32BE(body.length + 4, 1);
+    return Buffer.concat([head, body]);
+  };
+  const rows = Array.from({ length: 400 }, (_, i) =>
+    dataRow([String(i), i % 7 === 0 ? null : `user${i}@example.com`, 'x'.repeat(i % 50 === 0 ? 40_000 : 10), `4111-${i}`]));
+  const one = new RowMasker(masks, fields, Buffer.from('k'));
+  const expected = Buffer.concat(rows.map((r) => Buffer.from(one.maskDataRow(r.subarray(5)))));
+  const bulk = new RowMasker(masks, fields, Buffer.from('k'));
+  const slices: Buffer[] = [];
+  for (let i = 0; i < rows.length; i += 50) bulk.maskRows(Buffer.concat(rows.slice(i, i + 50)), 50, (b) => slices.push(Buffer.from(b)));
+  assert.deepEqual(Buffer.concat(slices), expected);
+  assert.ok(slices.length < rows.length / 4, `${slices.length} slices for ${rows.length} rows`);
+  assert.throws(() => bulk.maskRows(Buffer.concat([rows[0], Buffer.from('junk')]), 2, () => {}), /masking:/);
+});

@@ -63,13 +63,20 @@ export class RowMasker {
    */
   private reserve(n: number): void {
     if (this.w + n <= this.slab.length) return;
+    // Rows finished earlier in this batch stay in the old slab: hand them over first.
+    if (this.rowStart > this.runStart && this.emit) this.emit(this.slab.subarray(this.runStart, this.rowStart));
     const written = this.w - this.rowStart;
     const next = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, 2 * (written + n)));
     this.slab.copy(next, 0, this.rowStart, this.w);
     this.slab = next;
     this.rowStart = 0;
+    this.runStart = 0;
     this.w = written;
   }
+
+  /** Where the rows of the current maskRows batch start in the slab, and who takes finished rows. */
+  private runStart = 0;
+  private emit: ((rows: Buffer) => void) | null = null;
 
   /** False when no column is masked: the caller can forward rows untouched. */
   get active(): boolean {
@@ -83,21 +90,51 @@ export class RowMasker {
    * or a field count that does not match the RowDescription: fail closed.
    */
   maskDataRow(body: Buffer): Buffer {
-    const end = body.length;
-    if (end < 2) throw new Error('masking: DataRow too short');
-    const count = body.readInt16BE(0);
+    this.runStart = this.w;
+    this.writeRow(body, 0, body.length);
+    return this.slab.subarray(this.rowStart, this.w);
+  }
+
+  /**
+   * Masks `count` complete DataRow messages lying back to back in `rows` and
+   * hands the rewritten rows to `emit` in as few slices as the slabs allow
+   * (one, usually): no object per row.
+   */
+  maskRows(rows: Buffer, count: number, emit: (rows: Buffer) => void): void {
+    this.runStart = this.w;
+    this.emit = emit;
+    try {
+      let pos = 0;
+      for (let i = 0; i < count; i++) {
+        if (rows[pos] !== DATA_ROW || pos + 5 > rows.length) throw new Error('masking: not a DataRow');
+        const end = pos + 1 + rows.readInt32BE(pos + 1);
+        if (end > rows.length || end < pos + 5) throw new Error('masking: DataRow overruns its batch');
+        this.writeRow(rows, pos + 5, end);
+        pos = end;
+      }
+      if (pos !== rows.length) throw new Error('masking: bytes after the last DataRow of a batch');
+    } finally {
+      this.emit = null;
+    }
+    if (this.w > this.runStart) emit(this.slab.subarray(this.runStart, this.w));
+  }
+
+  /** Writes the masked DataRow for the payload src[start, end) at the slab's write position. */
+  private writeRow(src: Buffer, start: number, end: number): void {
+    if (end - start < 2) throw new Error('masking: DataRow too short');
+    const count = src.readInt16BE(start);
     if (count !== this.columnCount) {
       throw new Error(`masking: DataRow has ${count} fields, RowDescription has ${this.columnCount}`);
     }
     this.rowStart = this.w;
-    this.reserve(5 + end);
+    this.reserve(5 + end - start);
     this.w += 5; // type and length, written last
     const plans = this.plans;
-    let copyFrom = 0; // start of the unmasked run not yet copied
-    let pos = 2;
+    let copyFrom = start; // start of the unmasked run not yet copied
+    let pos = start + 2;
     for (let col = 0; col < count; col++) {
       if (pos + 4 > end) throw new Error('masking: DataRow truncated');
-      const len = body.readInt32BE(pos);
+      const len = src.readInt32BE(pos);
       const fieldStart = pos;
       pos += 4;
       if (len > 0) {
@@ -109,19 +146,18 @@ export class RowMasker {
       const plan = plans[col];
       // NULL stays NULL: presence is not a secret, and there is nothing to mask.
       if (plan !== null && len !== -1) {
-        this.copyRun(body, copyFrom, fieldStart);
-        this.writeMasked(plan, body, pos, pos + size);
+        this.copyRun(src, copyFrom, fieldStart);
+        this.writeMasked(plan, src, pos, pos + size);
         copyFrom = pos + size;
       }
       pos += size;
     }
     if (pos !== end) throw new Error('masking: DataRow has trailing bytes');
-    this.copyRun(body, copyFrom, end);
+    this.copyRun(src, copyFrom, end);
     const slab = this.slab;
     const payloadLength = this.w - this.rowStart - 5;
     slab[this.rowStart] = DATA_ROW;
     slab.writeInt32BE(4 + payloadLength, this.rowStart + 1);
-    return slab.subarray(this.rowStart, this.w);
   }
 
   private copyRun(body: Buffer, from: number, to: number): void {

@@ -41,8 +41,11 @@ export class ResponseRelay {
   private masker: RowMasker | null = null;
   private copyMasker: CopyMasker | null = null;
   private rows = 0;
-  /** Inside a result whose rows go out untouched (no masking, no recording): see passRows. */
-  private rowsUntouched = false;
+  /** Inside a result whose rows are not recorded: they may be handled in bulk (see passRows). */
+  private rowsInBulk = false;
+  /** Set when the session is failing because a result cannot be masked: its rows are dropped. */
+  private broken = false;
+  private readonly pushOut = (rows: Buffer): void => this.out.push(rows);
 
   constructor(private readonly out: OutputBatch, private readonly hooks: RelayHooks) {}
 
@@ -55,15 +58,17 @@ export class ResponseRelay {
     return this.expected.length === 0;
   }
 
-  /** True while DataRows may be forwarded in bulk, without being looked at one by one. */
+  /** True while DataRows may be taken in runs (forwarded as they are, or masked in one call), without an object per row. */
   get passRows(): boolean {
-    return this.rowsUntouched;
+    return this.rowsInBulk;
   }
 
-  /** `count` DataRows, back to back in `raw`, that go to the client as they are. */
+  /** `count` DataRows, back to back in `raw`: masked if this result is, then on to the client. */
   forwardRows(raw: Buffer, count: number): void {
+    if (this.broken) return;
     this.rows += count;
-    this.out.push(raw);
+    if (this.masker) this.masker.maskRows(raw, count, this.pushOut);
+    else this.out.push(raw);
   }
 
   handle(msg: RawMessage): void {
@@ -133,7 +138,7 @@ export class ResponseRelay {
       case DataRow:
         if (!this.masker && !this.copyMasker && this.rows === 0) {
           this.startPortalRows(e);
-          this.rowsUntouched = this.masker === null && this.recording === null;
+          this.rowsInBulk = this.recording === null;
         }
         return this.row(msg);
       case CommandComplete:
@@ -186,7 +191,7 @@ export class ResponseRelay {
     const recording = plan?.recordRows ? rowFields(msg) : undefined;
     this.masker = plan?.verdict.masks || this.hooks.hasColumnMasks() ? this.buildMasker(plan, recording ?? rowFields(msg)) : null;
     this.startRecording(plan, recording);
-    this.rowsUntouched = this.masker === null && this.recording === null;
+    this.rowsInBulk = this.recording === null;
   }
 
   /** What is being recorded for the audit: the plan and the result's column formats. */
@@ -210,7 +215,10 @@ export class ResponseRelay {
   private startPortalRows(e: Extract<Expectation, { kind: 'execute' }>): void {
     const fields = e.portal.fields;
     if (!fields) {
-      if (e.plan.verdict.masks) this.hooks.onDesync('masked result without a row description');
+      if (e.plan.verdict.masks) {
+        this.broken = true; // nothing of this result may reach the client unmasked
+        this.hooks.onDesync('masked result without a row description');
+      }
       return;
     }
     this.masker = this.buildMasker(e.plan, fields);
@@ -232,6 +240,7 @@ export class ResponseRelay {
   }
 
   private row(msg: RawMessage): void {
+    if (this.broken) return;
     this.rows++;
     const out = this.masker ? this.masker.maskDataRow(msg.body) : msg.raw;
     if (this.recording) this.record(out);
@@ -270,7 +279,7 @@ export class ResponseRelay {
 
   private finish(plan: ResultPlan | undefined, tag: string | undefined): void {
     if (plan) this.hooks.onStatementDone(plan, { tag, error: undefined, rows: rowsOf(tag) ?? this.rows });
-    this.rowsUntouched = false;
+    this.rowsInBulk = false;
     this.masker = null;
     this.copyMasker = null;
     this.recording = null;
@@ -281,7 +290,7 @@ export class ResponseRelay {
   private finishWithError(plan: ResultPlan | undefined, msg: RawMessage): void {
     const fields = decodeFields(msg);
     if (plan) this.hooks.onStatementDone(plan, { tag: undefined, error: fields.C ?? 'XX000', rows: this.rows });
-    this.rowsUntouched = false;
+    this.rowsInBulk = false;
     this.masker = null;
     this.copyMasker = null;
     this.rows = 0;
