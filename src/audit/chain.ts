@@ -49,18 +49,28 @@ export class HashChain {
   /** Give the event the next seq, link it to the previous record and hash it: one serialisation, one sha256. */
   seal(event: AuditEvent): SealedRecord {
     const seq = this.seq + 1;
-    const body = serialise(event, seq, this.hash);
-    const hash = sha256Hex(body);
+    const open = serialiseOpen(event, seq, this.hash);
+    const hash = sha256Hex(`${open}}`);
     this.seq = seq;
     this.hash = hash;
-    return new SealedRecord(seq, hash, `${body.slice(0, -1)},"hash":"${hash}"}`);
+    return new SealedRecord(seq, hash, `${open},"hash":"${hash}"}`);
   }
 }
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
+/** Short values (ids, names, verdicts, timestamps) repeat from event to event: their JSON text is kept. */
+const quoted = new Map<string, string>();
+
 function quote(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+  if (text.length > 64) return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+  let q = quoted.get(text);
+  if (q === undefined) {
+    if (quoted.size >= 4096) quoted.clear();
+    q = NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+    quoted.set(text, q);
+  }
+  return q;
 }
 
 function member(key: string, value: unknown): string {
@@ -76,6 +86,11 @@ function member(key: string, value: unknown): string {
  * JSON.stringify of a merged object costs three times as much on this path.
  */
 export function serialise(event: AuditEvent, seq: number, prev: string): string {
+  return `${serialiseOpen(event, seq, prev)}}`;
+}
+
+/** The body without its closing brace: the line appends the hash member there. */
+function serialiseOpen(event: AuditEvent, seq: number, prev: string): string {
   const fields = event as unknown as Record<string, unknown>;
   let out = `{"v":1,"seq":${seq}`;
   if (fields.at !== undefined) out += member('at', fields.at);
@@ -86,7 +101,7 @@ export function serialise(event: AuditEvent, seq: number, prev: string): string 
     if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
     out += member(key, value);
   }
-  return `${out},"prev":"${prev}"}`;
+  return `${out},"prev":"${prev}"`;
 }
 
 const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
