@@ -59,22 +59,26 @@ export class HashChain {
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-/** Short values (ids, names, verdicts, timestamps) repeat from event to event: their JSON text is kept. */
+function quote(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
+/** Members whose values repeat from event to event (ids, names, verdicts, tags): their JSON text is kept. */
+const REPEATING = new Set(['type', 'session', 'identity', 'upstream', 'fingerprint', 'verdict', 'tag']);
 const quoted = new Map<string, string>();
 
-function quote(text: string): string {
-  if (text.length > 64) return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+function quoteRepeating(text: string): string {
   let q = quoted.get(text);
   if (q === undefined) {
     if (quoted.size >= 4096) quoted.clear();
-    q = NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+    q = quote(text);
     quoted.set(text, q);
   }
   return q;
 }
 
 function member(key: string, value: unknown): string {
-  if (typeof value === 'string') return `,"${key}":${quote(value)}`;
+  if (typeof value === 'string') return `,"${key}":${REPEATING.has(key) ? quoteRepeating(value) : quote(value)}`;
   if (typeof value === 'number') return `,"${key}":${Number.isFinite(value) ? String(value) : 'null'}`;
   return `,"${key}":${JSON.stringify(value)}`;
 }

@@ -41,7 +41,7 @@ export class ResponseRelay {
   private masker: RowMasker | null = null;
   private copyMasker: CopyMasker | null = null;
   private rows = 0;
-  /** Inside a result whose rows are not recorded: they may be handled in bulk (see passRows). */
+  /** Inside a result whose rows are not recorded: they may be handled in runs (see takesRowRuns). */
   private rowsInBulk = false;
   /** Set when the session is failing because a result cannot be masked: its rows are dropped. */
   private broken = false;
@@ -59,7 +59,7 @@ export class ResponseRelay {
   }
 
   /** True while DataRows may be taken in runs (forwarded as they are, or masked in one call), without an object per row. */
-  get passRows(): boolean {
+  get takesRowRuns(): boolean {
     return this.rowsInBulk;
   }
 

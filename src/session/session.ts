@@ -566,7 +566,7 @@ export class Session {
       if (chunk.length > 0) this.upstreamFramer.push(chunk);
       const framer = this.upstreamFramer;
       for (;;) {
-        if (this.relay.passRows) {
+        if (this.relay.takesRowRuns) {
           const run = framer.takeRun(DATA_ROW);
           if (run) {
             this.relay.forwardRows(run.raw, run.count);
