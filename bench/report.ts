@@ -10,7 +10,7 @@ export interface RunRecord extends Sample {
   target: string;
 }
 
-type Key = 'tps' | 'lat_p50_ms' | 'conn_ms' | 'rows_per_s' | 'proxy_rss_mb';
+type Key = 'tps' | 'lat_p50_ms' | 'conn_ms' | 'rows_per_s' | 'proxy_rss_mb' | 'proxy_growth_mb';
 
 interface Metric {
   test: string;
@@ -27,6 +27,8 @@ const METRICS: Metric[] = [
   { test: 'select', key: 'rows_per_s', label: 'SELECT rows/s ↑', higherIsBetter: true },
   { test: 'copy', key: 'rows_per_s', label: 'COPY rows/s ↑', higherIsBetter: true },
   { test: 'idle', key: 'proxy_rss_mb', label: 'idle conns: proxy RSS MB ↓', higherIsBetter: false },
+  { test: 'stream', key: 'rows_per_s', label: 'stream rows/s ↑', higherIsBetter: true },
+  { test: 'stream', key: 'proxy_growth_mb', label: 'stream: proxy RSS growth MB ↓', higherIsBetter: false },
 ];
 
 interface Goal {
@@ -51,6 +53,8 @@ const GOALS: Goal[] = [
   { name: 'large SELECT 3 masked cols: scopegate+mask/direct rows/s', test: 'select', key: 'rows_per_s', target: 'scopegate+mask', base: 'direct', op: '>=', limit: 0.6 },
   { name: 'audit cost: pgbench -S simple with audit / without', test: 'simple', key: 'tps', target: 'scopegate', base: 'scopegate-noaudit', op: '>=', limit: 0.9 },
   { name: 'idle connections: scopegate RSS MB', test: 'idle', key: 'proxy_rss_mb', target: 'scopegate', op: '<', limit: 200 },
+  { name: 'streaming 10M rows: scopegate RSS growth MB', test: 'stream', key: 'proxy_growth_mb', target: 'scopegate', op: '<', limit: 50 },
+  { name: 'streaming 10M rows, 3 masked cols: scopegate+mask RSS growth MB', test: 'stream', key: 'proxy_growth_mb', target: 'scopegate+mask', op: '<', limit: 50 },
   { name: 'connection setup (static token): scopegate/direct ms', test: 'connect_c1', key: 'conn_ms', target: 'scopegate', base: 'direct', op: '<=', limit: 1.3 },
 ];
 
@@ -116,7 +120,12 @@ export class Summary {
       if (base === undefined) return { ...g, outcome: 'n/a' as const, note: `no ${g.base} baseline` };
       const value = own / base;
       const pass = g.op === '>=' ? value >= g.limit : g.op === '<=' ? value <= g.limit : value < g.limit;
-      const note = g.test === 'idle' && this.knobs.IDLE !== 500 ? `at IDLE=${this.knobs.IDLE}; the target is stated for 500` : undefined;
+      const note =
+        g.test === 'idle' && this.knobs.IDLE !== 500
+          ? `at IDLE=${this.knobs.IDLE}; the target is stated for 500`
+          : g.test === 'stream' && this.knobs.STREAM !== 10_000_000
+            ? `at STREAM=${this.knobs.STREAM}; the target is stated for 10000000`
+            : undefined;
       return { ...g, value, outcome: pass ? ('PASS' as const) : ('MISS' as const), note };
     });
   }

@@ -3,9 +3,9 @@
 // targets in every repetition. Progress goes to stderr, the tables to stdout, all
 // runs to bench/results/<timestamp>.json.
 //
-// Knobs (env): REPS=3 T=10 ROWS=1000000 IDLE=500 SCALE=10, TESTS=comma list of
+// Knobs (env): REPS=3 T=10 ROWS=1000000 IDLE=500 STREAM=10000000 SCALE=10, TESTS=comma list of
 // workload ids, TARGETS=comma list of targets; BENCH_QUICK=1 for a smoke run
-// (REPS=1 T=2 ROWS=20000 IDLE=50 unless set explicitly).
+// (REPS=1 T=2 ROWS=20000 IDLE=50 STREAM=200000 unless set explicitly).
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +45,7 @@ function describe(s: Sample): string {
   if (s.lat_p50_ms !== undefined) parts.push(`p50 ${s.lat_p50_ms.toFixed(3)} ms`);
   if (s.conn_ms !== undefined) parts.push(`conn ${s.conn_ms.toFixed(2)} ms`);
   if (s.rows_per_s !== undefined) parts.push(`${s.wall_s.toFixed(2)} s, ${(s.rows_per_s / 1000).toFixed(0)}k rows/s`);
+  if (s.proxy_growth_mb !== undefined) parts.push(`proxy RSS ${s.rss_before_mb?.toFixed(0)} MB, +${s.proxy_growth_mb.toFixed(1)} MB at peak`);
   if (s.idle_conns !== undefined) parts.push(`${s.idle_conns} conns, RSS ${s.proxy_rss_mb?.toFixed(1)} MB`);
   if (s.proxy_cpu_pct !== undefined) parts.push(`proxy cpu ${s.proxy_cpu_pct.toFixed(0)}%`);
   return parts.join(', ');
@@ -66,7 +67,7 @@ async function measure(w: (typeof WORKLOADS)[number], t: Target, k: Knobs, broke
 }
 
 async function main(): Promise<number> {
-  const knobs = { REPS: knob('REPS', 3, 1), T: knob('T', 10, 2), ROWS: knob('ROWS', 1_000_000, 20_000), IDLE: knob('IDLE', 500, 50), SCALE: knob('SCALE', 10, 10) };
+  const knobs = { REPS: knob('REPS', 3, 1), T: knob('T', 10, 2), ROWS: knob('ROWS', 1_000_000, 20_000), IDLE: knob('IDLE', 500, 50), STREAM: knob('STREAM', 10_000_000, 200_000), SCALE: knob('SCALE', 10, 10) };
   const tests = list('TESTS', WORKLOADS.map((w) => w.id));
   const wanted = list('TARGETS', TARGET_NAMES);
   const workloads = WORKLOADS.filter((w) => tests.includes(w.id));
@@ -88,7 +89,7 @@ async function main(): Promise<number> {
   try {
     db = await setupDatabase({ rows: knobs.ROWS, scale: knobs.SCALE, maxConnections: Math.max(200, 2 * knobs.IDLE + 60), log });
     targets = (await startTargets(db, new Set(wanted), knobs.IDLE, log)).filter((t) => wanted.includes(t.name));
-    const k: Knobs = { T: knobs.T, ROWS: knobs.ROWS, IDLE: knobs.IDLE, binDir: db.cluster.binDir };
+    const k: Knobs = { T: knobs.T, ROWS: knobs.ROWS, IDLE: knobs.IDLE, STREAM: knobs.STREAM, binDir: db.cluster.binDir };
 
     const clear = (await db.cluster.query('SELECT email, ssn, card FROM people WHERE id = 1', DB)).rows[0];
     const broken = new Map<string, string>();

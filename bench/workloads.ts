@@ -1,6 +1,7 @@
 // The workloads: pgbench -S in three query modes at -c 8 (throughput) and -c 1
 // (latency), connection churn (-C), a large SELECT and COPY through psql, and
-// many mostly-idle connections (proxy RSS). Each run returns one Sample.
+// many mostly-idle connections (proxy RSS), and a long result streamed to a
+// client that drops each row (proxy RSS growth). Each run returns one Sample.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,8 @@ export interface Knobs {
   T: number;
   ROWS: number;
   IDLE: number;
+  /** Rows in the streaming test (people repeated as often as needed). */
+  STREAM: number;
   binDir: string;
 }
 
@@ -34,6 +37,8 @@ export interface Sample {
   proxy_cpu_pct?: number;
   proxy_hwm_mb?: number;
   proxy_rss_mb?: number;
+  /** Peak RSS during the run minus RSS before it. */
+  proxy_growth_mb?: number;
   machine_busy_pct?: number;
 }
 
@@ -47,6 +52,7 @@ export interface Workload {
 const PGBENCH_TARGETS = ['direct', 'pgbouncer', 'pipe', 'scopegate', 'scopegate-noaudit'] as const;
 const RESULT_TARGETS = ['direct', 'pgbouncer', 'pipe', 'scopegate', 'scopegate+mask', 'scopegate-noaudit'] as const;
 const PROXY_TARGETS = ['pgbouncer', 'pipe', 'scopegate'] as const;
+const STREAM_TARGETS = ['pgbouncer', 'pipe', 'scopegate', 'scopegate+mask'] as const;
 
 function clientEnv(t: Target): NodeJS.ProcessEnv {
   return { ...process.env, PGPASSWORD: t.password, PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10' };
@@ -161,6 +167,68 @@ async function idle(t: Target, k: Knobs): Promise<Sample> {
   };
 }
 
+/**
+ * A query whose rows the client counts and drops as they arrive (node-postgres
+ * hands each DataRow to this object instead of collecting a result), so the
+ * client stays flat and only the proxy's buffering shows in its RSS.
+ */
+class RowCounter {
+  rows = 0;
+  private settle!: (err?: Error) => void;
+  readonly done = new Promise<void>((resolve, reject) => (this.settle = (err) => (err ? reject(err) : resolve())));
+  private failure: Error | undefined;
+
+  constructor(private readonly text: string) {}
+
+  submit(connection: { query(text: string): void }): void {
+    connection.query(this.text);
+  }
+  handleRowDescription(): void {}
+  handleDataRow(): void {
+    this.rows++;
+  }
+  handleCommandComplete(): void {}
+  handleEmptyQuery(): void {}
+  handleError(err: Error): void {
+    this.failure = err;
+  }
+  handleReadyForQuery(): void {
+    this.settle(this.failure);
+  }
+}
+
+/** Streams k.STREAM rows (people, repeated) through the target and reads the proxy's RSS growth. */
+async function stream(t: Target, k: Knobs): Promise<Sample> {
+  const pid = t.proxy?.pid;
+  const repeats = Math.ceil(k.STREAM / k.ROWS);
+  const sql = `SELECT p.id, p.name, p.email, p.ssn, p.card FROM generate_series(1, ${repeats}) AS rep, people AS p LIMIT ${Math.trunc(k.STREAM)}`;
+  const c = new pg.Client({ host: t.host, port: t.port, user: t.user, password: t.password, database: t.db, ssl: false });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    const before = memMb(pid);
+    const meter = new Meter(pid); // resets the peak to the current RSS
+    const counter = new RowCounter(sql);
+    void c.query(counter as unknown as pg.QueryConfig);
+    await counter.done;
+    const m = meter.finish();
+    const ok = counter.rows === Math.trunc(k.STREAM) && pid !== undefined;
+    const growth = before && m.proxy_hwm_mb !== undefined ? m.proxy_hwm_mb - before.rss : undefined;
+    return {
+      ...m,
+      ok,
+      rows_per_s: counter.rows / m.wall_s,
+      rss_before_mb: before?.rss,
+      proxy_growth_mb: growth,
+      error: ok ? undefined : pid === undefined ? 'no proxy pid' : `received ${counter.rows} of ${k.STREAM} rows`,
+    };
+  } catch (e) {
+    return { ok: false, wall_s: 0, error: (e as Error).message };
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
 const modes = ['simple', 'extended', 'prepared'] as const;
 
 export const WORKLOADS: Workload[] = [
@@ -181,6 +249,7 @@ export const WORKLOADS: Workload[] = [
   { id: 'select', label: 'psql SELECT people (5 cols)', targets: RESULT_TARGETS, run: (t, k) => psql(t, k, SELECT_PEOPLE) },
   { id: 'copy', label: 'psql COPY people TO STDOUT', targets: RESULT_TARGETS, run: (t, k) => psql(t, k, COPY_PEOPLE) },
   { id: 'idle', label: 'N idle connections (proxy RSS)', targets: PROXY_TARGETS, run: idle },
+  { id: 'stream', label: 'SELECT of STREAM rows, client drops them (proxy RSS growth)', targets: STREAM_TARGETS, run: stream },
 ];
 
 /** Before measuring: the target answers, sees all rows, and masks exactly when it should. */
