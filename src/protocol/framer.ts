@@ -33,21 +33,48 @@ export interface RawMessage {
   readonly body: Buffer;
   /** The whole message, type byte and length included (forwardable as is). */
   readonly raw: Buffer;
+  /** The received buffer the message lies in, and where: raw is source[start, end). */
+  readonly source: Buffer;
+  readonly start: number;
+  readonly end: number;
 }
 
-/** Most messages are forwarded whole, so the body view is only cut when asked for. */
+/**
+ * Most messages are forwarded whole, and forwarded by position in the chunk
+ * they arrived in (see OutputBatch.pushRange), so neither view is cut unless
+ * asked for.
+ */
 class Frame implements RawMessage {
+  private whole: Buffer | null = null;
   private cut: Buffer | null = null;
 
   constructor(
     readonly type: number,
-    readonly raw: Buffer,
+    readonly source: Buffer,
+    readonly start: number,
+    readonly end: number,
     private readonly headerSize: number,
   ) {}
 
-  get body(): Buffer {
-    return (this.cut ??= this.raw.subarray(this.headerSize));
+  get raw(): Buffer {
+    if (this.whole === null) {
+      const s = this.source;
+      this.whole = this.start === 0 && this.end === s.length ? s : s.subarray(this.start, this.end);
+    }
+    return this.whole;
   }
+
+  get body(): Buffer {
+    return (this.cut ??= this.source.subarray(this.start + this.headerSize, this.end));
+  }
+}
+
+/** Consecutive messages of one type, back to back in one received chunk: source[start, end). */
+export interface MessageRun {
+  source: Buffer;
+  start: number;
+  end: number;
+  count: number;
 }
 
 /** Frontend message types whose body may use `maxMessage`; all others get `maxSmall`. */
@@ -136,30 +163,31 @@ export class MessageFramer {
     if (this.total < size) return null;
 
     const chunk = this.chunks[this.head];
-    let raw: Buffer;
+    let frame: Frame;
     if (chunk.length - this.offset >= size) {
-      raw = chunk.subarray(this.offset, this.offset + size);
+      const start = this.offset;
+      frame = new Frame(this.pendingType, chunk, start, start + size, this.headerSize);
       this.offset += size;
       if (this.offset === chunk.length) this.dropHead();
     } else {
-      raw = Buffer.allocUnsafe(size);
+      const raw = Buffer.allocUnsafe(size);
       this.copyOut(raw, size);
+      frame = new Frame(this.pendingType, raw, 0, size, this.headerSize);
     }
     this.total -= size;
     this.pendingSize = -1;
-    const frame = new Frame(this.pendingType, raw, this.headerSize);
     if (this.startup) this.startupMode = false;
     return frame;
   }
 
   /**
    * Consumes the consecutive complete messages of one type that sit at the
-   * head of the buffered data in a single received chunk, and returns them as
-   * one slice with their count (null when the next message is of another type
+   * head of the buffered data in a single received chunk, and returns where
+   * they lie with their count (null when the next message is of another type
    * or incomplete). Streams of DataRows that need no rewriting pass through
    * this without an object per row. Every header is checked as next() checks it.
    */
-  takeRun(type: number): { raw: Buffer; count: number } | null {
+  takeRun(type: number): MessageRun | null {
     if (this.failure) throw this.failure;
     if (this.startup) return null;
     if (this.pendingSize < 0 && !this.parseHeader()) return null;
@@ -185,7 +213,7 @@ export class MessageFramer {
     this.offset = end;
     this.pendingSize = -1;
     if (this.offset === chunk.length) this.dropHead();
-    return { raw: chunk.subarray(start, end), count };
+    return { source: chunk, start, end, count };
   }
 
   private parseHeader(): boolean {
@@ -252,7 +280,9 @@ export class MessageFramer {
     this.offset = 0;
     this.head++;
     if (this.head === this.chunks.length) {
-      this.chunks.length = 0;
+      // pop() for the usual single chunk: setting .length is a runtime call.
+      if (this.head === 1) this.chunks.pop();
+      else this.chunks.length = 0;
       this.head = 0;
     } else if (this.head >= 32) {
       this.chunks.splice(0, this.head);

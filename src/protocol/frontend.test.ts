@@ -94,6 +94,15 @@ test('invalid UTF-8 in SQL is a ProtocolError with SQLSTATE 22021', () => {
   assert.throws(() => decodeFrontend(t('P'), hex(`00 ${text('SELECT ')} ff 00 0000`)), isProtocolError('22021'));
 });
 
+test('Query text decodes the same on the short ASCII path and the long validated one', () => {
+  for (const sql of ['SELECT 1', "SELECT 'é€😀'", 'SELECT ' + '1,'.repeat(600) + '1', "SELECT '" + 'ü'.repeat(700) + "'", '']) {
+    assert.deepEqual(decodeFrontend(t('Q'), Buffer.from(`${sql}\0`)), { type: 'Query', sql });
+  }
+  const long = 'SELECT ' + 'x'.repeat(2000);
+  assert.throws(() => decodeFrontend(t('Q'), Buffer.from(`${long}\0${long}\0`)), /NUL/);
+  assert.throws(() => decodeFrontend(t('Q'), Buffer.concat([Buffer.from(long), hex('c328 00')])), isProtocolError('22021'));
+});
+
 test('server-only and unknown type bytes from a client are refused', () => {
   for (const c of ['T', 'Z', 'R', 'K', 'I', 'A', 'N', '1', 'n', 't', 'v', 'V', 'G', 'W', 's']) {
     assert.throws(() => decodeFrontend(t(c), Buffer.alloc(0)), /unexpected message type/, c);

@@ -4,7 +4,7 @@
 // per message, named as in the protocol docs.
 
 import { describeType } from './framer.ts';
-import { BufferReader } from './reader.ts';
+import { BufferReader, latin1 } from './reader.ts';
 import { ProtocolError, type FormatCode, type FrontendMessage } from './types.ts';
 import { BufferWriter } from './writer.ts';
 
@@ -18,11 +18,19 @@ const code = (c: string): number => c.charCodeAt(0);
 // ---------------------------------------------------------------- decoding
 
 function Query(body: Buffer): Msg<'Query'> {
-  const r = new BufferReader(body, 'Query');
   const last = body.length - 1;
-  if (last < 0 || body[last] !== 0) r.fail('query string is not NUL-terminated');
-  if (body.indexOf(0) !== last) r.fail('query string contains a NUL byte');
-  return { type: 'Query', sql: r.text(body.subarray(0, last), 'query string') };
+  if (last < 0 || body[last] !== 0) new BufferReader(body, 'Query').fail('query string is not NUL-terminated');
+  if (last <= 1024) {
+    // Most SQL is short ASCII: one pass checks for NUL bytes and for the need to validate UTF-8.
+    let ascii = true;
+    for (let i = 0; i < last; i++) {
+      const b = body[i];
+      if (b === 0) new BufferReader(body, 'Query').fail('query string contains a NUL byte');
+      if (b >= 0x80) ascii = false;
+    }
+    if (ascii) return { type: 'Query', sql: latin1(body, 0, last) };
+  } else if (body.indexOf(0) !== last) new BufferReader(body, 'Query').fail('query string contains a NUL byte');
+  return { type: 'Query', sql: new BufferReader(body, 'Query').text(body.subarray(0, last), 'query string') };
 }
 
 function Parse(body: Buffer): Msg<'Parse'> {

@@ -5,6 +5,18 @@
 import { isUtf8 } from 'node:buffer';
 import { ProtocolError } from './types.ts';
 
+type Slicer = (this: Buffer, start: number, end: number) => string;
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: Slicer }).latin1Slice;
+
+/**
+ * buf[start, end) as Latin-1 text (for ASCII: the text itself). Calls the
+ * slicer behind toString('latin1') directly when Node has it, skipping the
+ * encoding-name lookup that costs more than the slice for short strings.
+ */
+export const latin1: (buf: Buffer, start: number, end: number) => string = latin1Slice
+  ? (buf, start, end) => latin1Slice.call(buf, start, end)
+  : (buf, start, end) => buf.toString('latin1', start, end);
+
 export class BufferReader {
   pos = 0;
 
@@ -101,7 +113,7 @@ export class BufferReader {
     if (end === body.length) this.fail(`${field} is not NUL-terminated`);
     this.pos = end + 1;
     if (end === start) return '';
-    return ascii ? body.toString('latin1', start, end) : this.text(body.subarray(start, end), field);
+    return ascii ? latin1(body, start, end) : this.text(body.subarray(start, end), field);
   }
 
   /** A format code: only 0 (text) and 1 (binary) exist. */

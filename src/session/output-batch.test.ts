@@ -2,29 +2,51 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OutputBatch } from './output-batch.ts';
 
-test('adjacent slices of one chunk leave as one part; others keep their order', () => {
+test('adjacent ranges of one chunk leave as one part; others keep their order', () => {
   const chunk = Buffer.from('aaaabbbbccccdddd');
   const other = Buffer.from('XYZ');
   const batch = new OutputBatch();
-  batch.push(chunk.subarray(0, 4));
-  batch.push(chunk.subarray(4, 8));
+  batch.pushRange(chunk, 0, 4);
+  batch.pushRange(chunk, 4, 8);
   batch.push(other);
-  batch.push(chunk.subarray(8, 12));
-  batch.push(chunk.subarray(12, 16));
+  batch.pushRange(chunk, 8, 12);
+  batch.pushRange(chunk, 12, 16);
   const parts = batch.take();
   assert.deepEqual(parts.map(String), ['aaaabbbb', 'XYZ', 'ccccdddd']);
   assert.equal(parts[0].buffer, chunk.buffer, 'merged without copying');
+  assert.equal(parts[0].byteOffset, chunk.byteOffset);
+  assert.equal(parts[2].byteOffset, chunk.byteOffset + 8);
   assert.ok(batch.empty);
   assert.deepEqual(batch.take(), []);
+});
+
+test('every message of a chunk, in order, gives back the chunk itself', () => {
+  const chunk = Buffer.from('TTTTDDCCZZ');
+  const batch = new OutputBatch();
+  for (const [a, b] of [[0, 4], [4, 6], [6, 8], [8, 10]]) batch.pushRange(chunk, a, b);
+  const parts = batch.take();
+  assert.equal(parts.length, 1);
+  assert.equal(parts[0], chunk);
 });
 
 test('a gap inside one chunk (a message that was replaced) is not merged over', () => {
   const chunk = Buffer.from('0123456789');
   const batch = new OutputBatch();
-  batch.push(chunk.subarray(0, 3));
-  batch.push(chunk.subarray(5, 7));
-  batch.push(chunk.subarray(7, 10));
+  batch.pushRange(chunk, 0, 3);
+  batch.pushRange(chunk, 5, 7);
+  batch.pushRange(chunk, 7, 10);
   assert.deepEqual(batch.take().map(String), ['012', '56789']);
+});
+
+test('equal bytes in another buffer are never merged into a range', () => {
+  const a = Buffer.from('abcdef');
+  const b = Buffer.from('abcdef');
+  const batch = new OutputBatch();
+  batch.pushRange(a, 0, 3);
+  batch.pushRange(b, 3, 6);
+  const parts = batch.take();
+  assert.equal(parts.length, 2);
+  assert.equal(parts[1].buffer, b.buffer);
 });
 
 test('a single untouched slice is handed over as the same buffer', () => {

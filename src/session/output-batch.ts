@@ -1,31 +1,38 @@
 // Collects outgoing messages during one event-loop turn and writes them at once.
-// Consecutive messages that sit next to each other in the same received chunk
-// are merged back into one slice, so unmodified traffic leaves as it arrived.
+// Messages are queued by position in the buffer they arrived in; consecutive
+// ones from the same received chunk are merged back into one range, so
+// unmodified traffic leaves as it arrived, usually as that very chunk.
 import type { Socket } from 'node:net';
 
 export class OutputBatch {
   private parts: Buffer[] = [];
-  /** The newest part, still growing while pushed messages continue it in the same memory. */
+  /** The newest part: source[tailStart, tailEnd), still growing while pushed ranges continue it. */
   private tail: Buffer | null = null;
+  private tailStart = 0;
   private tailEnd = 0;
 
   push(buf: Buffer): void {
+    this.pushRange(buf, 0, buf.length);
+  }
+
+  /** Queues source[start, end) without cutting a view of it yet. */
+  pushRange(source: Buffer, start: number, end: number): void {
     const tail = this.tail;
     if (tail !== null) {
-      if (this.tailEnd === buf.byteOffset && tail.buffer === buf.buffer) {
-        this.tailEnd += buf.length;
+      if (tail === source && this.tailEnd === start) {
+        this.tailEnd = end;
         return;
       }
       this.parts.push(this.sealTail(tail));
     }
-    this.tail = buf;
-    this.tailEnd = buf.byteOffset + buf.length;
+    this.tail = source;
+    this.tailStart = start;
+    this.tailEnd = end;
   }
 
   private sealTail(tail: Buffer): Buffer {
     this.tail = null;
-    const length = this.tailEnd - tail.byteOffset;
-    return length === tail.length ? tail : Buffer.from(tail.buffer, tail.byteOffset, length);
+    return this.tailStart === 0 && this.tailEnd === tail.length ? tail : tail.subarray(this.tailStart, this.tailEnd);
   }
 
   /** Hands over what is queued so far (to be written later by writeParts). */

@@ -3,12 +3,13 @@
 // replaces the errors of sentinel statements with the gateway's own refusal.
 import { decodeBackend, encodeErrorResponse, encodeNoticeResponse } from '../protocol/backend.ts';
 import { errorFields, type PgError } from '../protocol/errors.ts';
-import type { RawMessage } from '../protocol/framer.ts';
+import type { MessageRun, RawMessage } from '../protocol/framer.ts';
 import type { FieldDescription, NoticeFields } from '../protocol/types.ts';
 import { RowMasker } from '../masking/row-masker.ts';
 import { CopyMasker } from '../masking/copy-masker.ts';
 import { encodeCopyData } from '../protocol/backend.ts';
 import { readDataRowFields } from '../protocol/datarow.ts';
+import { latin1 } from '../protocol/reader.ts';
 import type { ColumnRule, MaskStrategy } from '../policy/types.ts';
 import { stricter } from '../policy/compile.ts';
 import type { Expectation, ResultPlan } from './expectations.ts';
@@ -46,6 +47,9 @@ export class ResponseRelay {
   /** Set when the session is failing because a result cannot be masked: its rows are dropped. */
   private broken = false;
   private readonly pushOut = (rows: Buffer): void => this.out.push(rows);
+  private forwardAsIs(msg: RawMessage): void {
+    this.out.pushRange(msg.source, msg.start, msg.end);
+  }
 
   constructor(private readonly out: OutputBatch, private readonly hooks: RelayHooks) {}
 
@@ -63,19 +67,19 @@ export class ResponseRelay {
     return this.rowsInBulk;
   }
 
-  /** `count` DataRows, back to back in `raw`: masked if this result is, then on to the client. */
-  forwardRows(raw: Buffer, count: number): void {
+  /** A run of DataRows: masked if this result is, then on to the client. */
+  forwardRows(run: MessageRun): void {
     if (this.broken) return;
-    this.rows += count;
-    if (this.masker) this.masker.maskRows(raw, count, this.pushOut);
-    else this.out.push(raw);
+    this.rows += run.count;
+    if (this.masker) this.masker.maskRows(run.source.subarray(run.start, run.end), run.count, this.pushOut);
+    else this.out.pushRange(run.source, run.start, run.end);
   }
 
   handle(msg: RawMessage): void {
     const type = msg.type;
     if (type === NoticeResponse) return this.notice(msg);
     if (type === NotificationResponse) return; // LISTEN is refused for every identity: nothing legitimate arrives here
-    if (type === ParameterStatus) return this.out.push(msg.raw);
+    if (type === ParameterStatus) return this.forwardAsIs(msg);
     const e = this.expected[0];
     if (!e) return this.hooks.onDesync(`unexpected message ${String.fromCharCode(type)} from upstream`);
     switch (e.kind) {
@@ -92,10 +96,10 @@ export class ResponseRelay {
       case 'sync':
         if (type === ReadyForQuery) {
           this.expected.shift();
-          this.out.push(msg.raw);
-          return this.hooks.onReadyForQuery(String.fromCharCode(msg.body[0]) as 'I' | 'T' | 'E');
+          this.forwardAsIs(msg);
+          return this.hooks.onReadyForQuery(transactionStatus(msg));
         }
-        if (type === ErrorResponse) return this.out.push(this.hooks.scrubCommitErrors() ? encodeErrorResponse(scrub(decodeFields(msg))) : msg.raw);
+        if (type === ErrorResponse) return this.hooks.scrubCommitErrors() ? this.out.push(encodeErrorResponse(scrub(decodeFields(msg)))) : this.forwardAsIs(msg);
         return this.hooks.onDesync(`unexpected message ${String.fromCharCode(type)} before ReadyForQuery`);
     }
   }
@@ -105,15 +109,15 @@ export class ResponseRelay {
     switch (msg.type) {
       case RowDescription:
         this.startRows(plan, msg);
-        return this.out.push(msg.raw);
+        return this.forwardAsIs(msg);
       case DataRow:
         return this.row(msg);
       case CommandComplete:
       case EmptyQuery:
         if (msg.type === CommandComplete) plan?.onSuccess?.();
-        this.finish(plan, msg.type === CommandComplete ? cstring(msg.body) : undefined);
+        this.finish(plan, msg.type === CommandComplete ? commandTag(msg) : undefined);
         e.index++;
-        return this.out.push(msg.raw);
+        return this.forwardAsIs(msg);
       case CopyOutResponse:
       case CopyInResponse:
       case CopyBothResponse:
@@ -126,8 +130,8 @@ export class ResponseRelay {
         return this.error(msg, e.sentinel, plan);
       case ReadyForQuery:
         this.expected.shift();
-        this.out.push(msg.raw);
-        return this.hooks.onReadyForQuery(String.fromCharCode(msg.body[0]) as 'I' | 'T' | 'E');
+        this.forwardAsIs(msg);
+        return this.hooks.onReadyForQuery(transactionStatus(msg));
       default:
         return this.hooks.onDesync(`unexpected message ${String.fromCharCode(msg.type)} in a query result`);
     }
@@ -145,9 +149,9 @@ export class ResponseRelay {
       case EmptyQuery:
       case PortalSuspended:
         if (msg.type === CommandComplete) e.plan.onSuccess?.();
-        this.finish(e.plan, msg.type === CommandComplete ? cstring(msg.body) : undefined);
+        this.finish(e.plan, msg.type === CommandComplete ? commandTag(msg) : undefined);
         this.expected.shift();
-        return this.out.push(msg.raw);
+        return this.forwardAsIs(msg);
       case CopyOutResponse:
       case CopyInResponse:
       case CopyBothResponse:
@@ -165,7 +169,7 @@ export class ResponseRelay {
   private simple(e: Expectation, msg: RawMessage, ok: number): void {
     if (msg.type === ok) {
       this.expected.shift();
-      return this.out.push(msg.raw);
+      return this.forwardAsIs(msg);
     }
     if (msg.type === ErrorResponse) return this.error(msg, e.kind === 'parse' ? e.sentinel : undefined);
     this.hooks.onDesync(`unexpected message ${String.fromCharCode(msg.type)}`);
@@ -173,13 +177,13 @@ export class ResponseRelay {
 
   private describe(e: Extract<Expectation, { kind: 'describe' }>, msg: RawMessage): void {
     if (msg.type === ParameterDescription) {
-      if (!e.swallow) this.out.push(msg.raw);
+      if (!e.swallow) this.forwardAsIs(msg);
       return;
     }
     if (msg.type === RowDescription || msg.type === NoData) {
       if (e.portal && (e.decode || e.swallow)) e.portal.fields = msg.type === RowDescription ? rowFields(msg) : [];
       this.expected.shift();
-      if (!e.swallow) this.out.push(msg.raw);
+      if (!e.swallow) this.forwardAsIs(msg);
       return;
     }
     if (msg.type === ErrorResponse) return this.error(msg);
@@ -258,20 +262,20 @@ export class ResponseRelay {
           const columnMasks = m.columnFormats.length === masks.length ? masks : m.columnFormats.map(() => 'redact' as const);
           this.copyMasker = new CopyMasker(options, columnMasks.map((s) => (s ? { strategy: s } : null)), columnMasks.map(() => 25), this.hooks.hashKey);
         }
-        return this.out.push(msg.raw);
+        return this.forwardAsIs(msg);
       }
       case CopyData:
         this.rows++;
-        if (!this.copyMasker) return this.out.push(msg.raw);
+        if (!this.copyMasker) return this.forwardAsIs(msg);
         for (const part of this.copyMasker.maskChunk(msg.body)) this.out.push(encodeCopyData(part));
         return;
       case CopyDone:
         if (this.copyMasker) for (const part of this.copyMasker.finish()) this.out.push(encodeCopyData(part));
         this.copyMasker = null;
-        return this.out.push(msg.raw);
+        return this.forwardAsIs(msg);
       case CopyInResponse:
         this.hooks.onCopyIn(true);
-        return this.out.push(msg.raw);
+        return this.forwardAsIs(msg);
       case CopyBothResponse:
         return this.hooks.onDesync('COPY BOTH (replication) is not supported');
     }
@@ -311,13 +315,13 @@ export class ResponseRelay {
     }
     if (sentinel) return this.out.push(encodeErrorResponse(errorFields(sentinel)));
     if (plan?.verdict.touchesMasked || plan?.scrubErrors) return this.out.push(encodeErrorResponse(scrub(decodeFields(msg))));
-    this.out.push(msg.raw);
+    this.forwardAsIs(msg);
   }
 
   private notice(msg: RawMessage): void {
     const plan = this.currentPlan();
     if (plan?.verdict.touchesMasked) return this.out.push(encodeNoticeResponse(scrub(decodeFields(msg))));
-    this.out.push(msg.raw);
+    this.forwardAsIs(msg);
   }
 
   private currentPlan(): ResultPlan | undefined {
@@ -348,22 +352,31 @@ function rowFields(msg: RawMessage): FieldDescription[] {
   return m.type === 'RowDescription' ? m.fields : [];
 }
 
-/** A command tag (always ASCII). */
-function cstring(body: Buffer): string {
-  const end = body.indexOf(0);
-  return body.toString('latin1', 0, end < 0 ? body.length : end);
+/** The command tag of a CommandComplete (always ASCII), read where the message lies. */
+function commandTag(msg: RawMessage): string {
+  const src = msg.source;
+  const start = msg.start + 5;
+  let end = start;
+  while (end < msg.end && src[end] !== 0) end++;
+  return latin1(src, start, end);
 }
 
-/** The row count a command tag ends with ("SELECT 5", "INSERT 0 5"), if it has one. */
-function rowsOf(tag: string | undefined): number | undefined {
+/** The status byte of a ReadyForQuery. */
+function transactionStatus(msg: RawMessage): 'I' | 'T' | 'E' {
+  return String.fromCharCode(msg.source[msg.start + 5]) as 'I' | 'T' | 'E';
+}
+
+/** The row count a command tag ends with ("SELECT 5", "INSERT 0 5"), if it has one: digits after the last space. */
+export function rowsOf(tag: string | undefined): number | undefined {
   if (!tag) return undefined;
-  const start = tag.lastIndexOf(' ') + 1;
-  if (start === 0 || start === tag.length) return undefined;
   let n = 0;
-  for (let i = start; i < tag.length; i++) {
+  let scale = 1;
+  let i = tag.length - 1;
+  for (; i >= 0; i--) {
     const d = tag.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return undefined;
-    n = n * 10 + d;
+    if (d < 0 || d > 9) break;
+    n += d * scale;
+    scale *= 10;
   }
-  return n;
+  return i === tag.length - 1 || i < 0 || tag.charCodeAt(i) !== 32 ? undefined : n;
 }

@@ -518,7 +518,7 @@ export class Session {
   }
 
   private forward(raw: RawMessage): void {
-    this.toUpstream.push(raw.raw);
+    this.toUpstream.pushRange(raw.source, raw.start, raw.end);
   }
 
   private flushUpstream(): void {
@@ -569,7 +569,7 @@ export class Session {
         if (this.relay.takesRowRuns) {
           const run = framer.takeRun(DATA_ROW);
           if (run) {
-            this.relay.forwardRows(run.raw, run.count);
+            this.relay.forwardRows(run);
             continue;
           }
         }
