@@ -193,7 +193,7 @@ export class Gateway {
         type: 'session_start', session: id, identity: identity.name, groups: identity.groups, upstream: upstream.name,
         client, tls: hello.tls, method: identity.method, at: new Date(this.deps.now()).toISOString(),
       });
-      const session = new Session(socket, hello.framer, up.socket, up.framer, {
+      const session = new Session(socket, hello.framer, up.socket, up.input, up.framer, {
         id, identity, upstreamName: upstream.name, policy, analyzer: upstream.analyzer, catalog: upstream.catalog,
         audit: this.deps.audit, hashKey: this.deps.hashKey, maxPrepared: this.config.limits.max_prepared_per_session,
         maskByColumn, now: this.deps.now, log: this.deps.log, approvals: this.deps.approvals,

@@ -21,6 +21,7 @@ import { ResponseRelay } from './relay.ts';
 import { OutputBatch } from './output-batch.ts';
 import type { ResultPlan } from './expectations.ts';
 import type { Catalog } from '../upstream/catalog.ts';
+import type { UpstreamInput } from '../upstream/connect.ts';
 import type { ApprovalsPort } from './approvals-port.ts';
 import { fingerprintSql } from '../audit/fingerprint.ts';
 import { isoTime } from '../audit/iso-time.ts';
@@ -78,6 +79,7 @@ export class Session {
     private readonly client: Socket,
     private readonly clientFramer: MessageFramer,
     private readonly upstream: Socket,
+    private readonly upstreamInput: UpstreamInput,
     private readonly upstreamFramer: MessageFramer,
     private readonly deps: SessionDeps,
   ) {
@@ -103,7 +105,7 @@ export class Session {
 
   start(): void {
     this.client.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    this.upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    this.upstreamInput.listen((chunk: Buffer) => this.onUpstreamData(chunk));
     this.client.on('drain', () => this.upstream.resume());
     this.upstream.on('drain', () => this.client.resume());
     this.client.on('close', () => this.close('client disconnected'));

@@ -19,6 +19,8 @@ export interface UpstreamTarget {
 
 export interface UpstreamSession {
   socket: net.Socket;
+  /** The socket's bytes: listen here, not to 'data' (a plain TCP socket has no 'data' events). */
+  input: UpstreamInput;
   framer: MessageFramer;
   /** ParameterStatus messages received during startup, in order. */
   parameters: [string, string][];
@@ -37,12 +39,54 @@ export function parseUpstreamUrl(url: string): Omit<UpstreamTarget, 'password' |
   };
 }
 
+/**
+ * Where an upstream connection's bytes go: to one listener at a time (the
+ * startup reader, then the session).
+ *
+ * A plain TCP connection is read with `onread` into one reusable buffer,
+ * bypassing the Readable stream (its per-read allocation, buffering and
+ * nextTick bookkeeping) on the hottest path of the gateway. Each read is
+ * copied out before it is delivered, because listeners keep what they are
+ * given (framer, output batch, socket writes that complete later) and the
+ * buffer is overwritten by the next read. TLS connections keep 'data' events.
+ */
+export class UpstreamInput {
+  private listener: (chunk: Buffer) => void = () => undefined;
+  readonly deliver = (chunk: Buffer): void => this.listener(chunk);
+
+  listen(listener: (chunk: Buffer) => void): void {
+    this.listener = listener;
+  }
+
+  /** Options for net.connect that route reads here. */
+  static tap(input: UpstreamInput): net.OnReadOpts {
+    return {
+      buffer: Buffer.allocUnsafe(64 * 1024),
+      callback: (n: number, buf: Uint8Array): boolean => {
+        const chunk = Buffer.allocUnsafe(n);
+        chunk.set(n === buf.length ? buf : buf.subarray(0, n));
+        input.deliver(chunk);
+        return true;
+      },
+    };
+  }
+
+  /** For a socket that emits 'data' (TLS). */
+  static fromEvents(socket: net.Socket): UpstreamInput {
+    const input = new UpstreamInput();
+    socket.on('data', input.deliver);
+    return input;
+  }
+}
+
 export async function connectUpstream(target: UpstreamTarget, startupParams: Record<string, string>, timeoutMs = 10_000): Promise<UpstreamSession> {
-  let socket = await openSocket(target.host, target.port, timeoutMs);
+  const tapped = target.tls === 'disable' ? new UpstreamInput() : null;
+  let socket = await openSocket(target.host, target.port, timeoutMs, tapped);
   try {
     socket = await negotiateTls(socket, target);
     socket.setNoDelay(true);
-    const reader = new MessageReader(socket, timeoutMs);
+    const input = tapped ?? UpstreamInput.fromEvents(socket);
+    const reader = new MessageReader(socket, input, timeoutMs);
     socket.write(encodeStartupMessage({ ...startupParams, user: target.user, database: target.database }));
     await authenticate(socket, reader, target);
     const parameters: [string, string][] = [];
@@ -55,16 +99,16 @@ export async function connectUpstream(target: UpstreamTarget, startupParams: Rec
       else if (msg.type === 'ErrorResponse') throw upstreamError(msg.fields);
       // NoticeResponse during startup is dropped.
     }
-    return { socket, framer: reader.release(), parameters, backendKey, leftover: [] };
+    return { socket, input, framer: reader.release(), parameters, backendKey, leftover: [] };
   } catch (err) {
     socket.destroy();
     throw err;
   }
 }
 
-function openSocket(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+function openSocket(host: string, port: number, timeoutMs: number, tapped: UpstreamInput | null): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = tapped ? net.connect({ host, port, onread: UpstreamInput.tap(tapped) }) : net.connect({ host, port });
     const timer = setTimeout(() => socket.destroy(new Error('upstream connect timeout')), timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -152,7 +196,11 @@ class MessageReader {
   private waiting: (() => void) | null = null;
   private error: Error | null = null;
   private readonly onData = (chunk: Buffer): void => {
-    this.framer.push(chunk);
+    try {
+      this.framer.push(chunk);
+    } catch (e) {
+      this.error ??= new PgError('08006', `scopegate: the upstream sent an invalid message during startup (${(e as Error).message})`, { severity: 'FATAL' });
+    }
     this.wake();
   };
   private readonly onEnd = (): void => {
@@ -165,8 +213,12 @@ class MessageReader {
   };
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly socket: net.Socket, timeoutMs: number) {
-    socket.on('data', this.onData);
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly input: UpstreamInput,
+    timeoutMs: number,
+  ) {
+    input.listen(this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     this.timer = setTimeout(() => {
@@ -190,12 +242,19 @@ class MessageReader {
     }
   }
 
-  /** Stop listening and hand over the framer (with anything already buffered). */
+  /** Stop listening and hand over the framer; bytes that arrive before the session listens are kept in it. */
   release(): MessageFramer {
     clearTimeout(this.timer);
-    this.socket.off('data', this.onData);
+    const framer = this.framer;
+    this.input.listen((chunk) => {
+      try {
+        framer.push(chunk);
+      } catch {
+        // The framer keeps the failure; the session meets it on its first read.
+      }
+    });
     this.socket.off('end', this.onEnd);
     this.socket.off('error', this.onError);
-    return this.framer;
+    return framer;
   }
 }
