@@ -112,14 +112,14 @@ export abstract class BatchedSink implements AuditSink {
     return this.queue.length - this.queueStart;
   }
 
-  /** Take up to `max` events (and about `maxChars` of text) from the queue, sealing raw events. */
+  /** Take up to `max` events (and about `maxChars` bytes of lines) from the queue, sealing raw events. */
   protected take(max: number, maxChars = Infinity): SealedRecord[] {
     const out: SealedRecord[] = [];
     let chars = 0;
     while (this.queueStart < this.queue.length && out.length < max && chars < maxChars) {
       const entry = this.queue[this.queueStart++];
       const record = entry instanceof SealedRecord ? entry : this.chain.seal(entry);
-      chars += record.line.length;
+      chars += record.bytes.length;
       out.push(record);
     }
     if (this.queueStart === this.queue.length) {

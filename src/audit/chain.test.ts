@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkLine, HashChain, serialise } from './chain.ts';
 import type { AuditEvent } from './types.ts';
+import { createHash } from 'node:crypto';
 
 /** What the body was defined as before serialise existed: one merged object through JSON.stringify. */
 function reference(event: object, seq: number, prev: string): string {
@@ -35,4 +36,21 @@ test('sealed lines check out, and the chain links them', () => {
   const second = checkLine(b.line);
   assert.ok(second.ok && second.record.prev === a.hash && second.record.seq === 2);
   assert.ok(b.line.startsWith('{"v":1,"seq":2,"at":"2026-11-24T00:00:01.000Z","type":"auth_failed",'));
+});
+
+test('a sealed record is its body plus the hash member, in UTF-8 with a newline, whatever the text and length', () => {
+  const chain = new HashChain();
+  let prev = '0'.repeat(64);
+  const texts = [...awkward, 'é'.repeat(20_000), '𝄞'.repeat(9_000), 'x'.repeat(70_000), 'short again'];
+  texts.forEach((sql, i) => {
+    const event = { type: 'statement', session: 's', sql, rows: i, at: '2026-01-01T00:00:00.000Z' } as unknown as AuditEvent;
+    const record = chain.seal(event);
+    const body = reference(event, i + 1, prev);
+    const hash = createHash('sha256').update(body, 'utf8').digest('hex');
+    assert.equal(record.hash, hash, `hash of record ${i}`);
+    assert.deepEqual(record.bytes, Buffer.from(`${body.slice(0, -1)},"hash":"${hash}"}\n`, 'utf8'), `bytes of record ${i}`);
+    assert.equal(record.line, `${body.slice(0, -1)},"hash":"${hash}"}`);
+    assert.equal(checkLine(record.line).ok, true);
+    prev = hash;
+  });
 });

@@ -18,20 +18,30 @@ export interface ChainHead {
 
 /** One record, serialised and hashed once, shared by every sink that writes it. */
 export class SealedRecord {
+  private text: string | undefined;
+
   constructor(
     readonly seq: number,
     readonly hash: string,
-    /** The JSON line, without a trailing newline. */
-    readonly line: string,
+    /** The line in UTF-8, newline included: what a file or stream receives. */
+    readonly bytes: Buffer,
   ) {}
+
+  /** The JSON line, without a trailing newline (decoded when a sink asks for text). */
+  get line(): string {
+    return (this.text ??= this.bytes.toString('utf8', 0, this.bytes.length - 1));
+  }
 }
 
 // crypto.hash (Node ≥ 20.12) is the one-shot digest, about twice as fast for short lines.
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex') => string }).hash;
 
-export function sha256Hex(text: string): string {
-  return oneShot ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+export function sha256Hex(data: string | Buffer): string {
+  return oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex');
 }
+
+/** `,"hash":"` + 64 hex digits + `"}` + newline. */
+const HASH_TAIL = 9 + 64 + 3;
 
 export class HashChain {
   private seq: number;
@@ -46,14 +56,29 @@ export class HashChain {
     return { seq: this.seq, hash: this.hash };
   }
 
-  /** Give the event the next seq, link it to the previous record and hash it: one serialisation, one sha256. */
+  /** Where records are encoded: reused, grown for long ones. */
+  private scratch = Buffer.allocUnsafe(16 * 1024);
+
+  /**
+   * Give the event the next seq, link it to the previous record and hash it:
+   * one serialisation, encoded to UTF-8 once, one sha256 over those bytes.
+   * (Hashing and then joining the text would flatten and encode it again.)
+   */
   seal(event: AuditEvent): SealedRecord {
     const seq = this.seq + 1;
     const open = serialiseOpen(event, seq, this.hash);
-    const hash = sha256Hex(`${open}}`);
+    const room = 3 * open.length + HASH_TAIL;
+    if (this.scratch.length < room) this.scratch = Buffer.allocUnsafe(Math.max(room, 2 * this.scratch.length));
+    const buf = this.scratch;
+    const n = buf.write(open, 0, 'utf8');
+    buf[n] = 0x7d; // }
+    const hash = sha256Hex(buf.subarray(0, n + 1));
+    const end = n + buf.write(`,"hash":"${hash}"}\n`, n, 'latin1');
+    const bytes = Buffer.allocUnsafe(end);
+    buf.copy(bytes, 0, 0, end);
     this.seq = seq;
     this.hash = hash;
-    return new SealedRecord(seq, hash, `${open},"hash":"${hash}"}`);
+    return new SealedRecord(seq, hash, bytes);
   }
 }
 

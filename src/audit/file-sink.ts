@@ -186,13 +186,14 @@ export class FileAuditSink extends BatchedSink {
 
   /** The next chunk of pending lines that fits before rotation; null when the file must rotate first. */
   private cut(): Chunk | null {
-    let buf = Buffer.from(this.pending.map((r) => r.line).join('\n') + '\n', 'utf8');
-    let count = this.pending.length;
+    const pending = this.pending;
+    let buf = pending.length === 1 ? pending[0].bytes : Buffer.concat(pending.map((r) => r.bytes));
+    let count = pending.length;
     if (this.size + buf.length > this.rotateBytes) {
       let bytes = 0;
       count = 0;
-      for (const r of this.pending) {
-        const n = Buffer.byteLength(r.line, 'utf8') + 1;
+      for (const r of pending) {
+        const n = r.bytes.length;
         if (this.size + bytes + n > this.rotateBytes && (count > 0 || this.size > 0)) break;
         bytes += n;
         count++;

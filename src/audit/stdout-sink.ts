@@ -42,8 +42,7 @@ export class StdoutAuditSink extends BatchedSink {
     const batch = this.take(MAX_BATCH_EVENTS);
     if (batch.length === 0) return this.wakeIdle();
     this.busy = true;
-    let text = '';
-    for (const r of batch) text += r.line + '\n';
+    const text = batch.length === 1 ? batch[0].bytes : Buffer.concat(batch.map((r) => r.bytes));
     try {
       this.stream.write(text, (err?: Error | null) => {
         this.busy = false;
