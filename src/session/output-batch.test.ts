@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import { OutputBatch } from './output-batch.ts';
 
 test('adjacent ranges of one chunk leave as one part; others keep their order', () => {
@@ -57,4 +58,30 @@ test('a single untouched slice is handed over as the same buffer', () => {
   assert.ok(!batch.empty);
   const [only] = batch.take();
   assert.equal(only, chunk);
+});
+
+test('flush writes small batches as one buffer and large ones part by part, bytes in order', () => {
+  const writes: Buffer[] = [];
+  let corked = 0;
+  const socket = {
+    destroyed: false,
+    write: (b: Buffer) => (writes.push(Buffer.from(b)), true),
+    cork: () => corked++,
+    uncork: () => undefined,
+  } as unknown as Socket;
+  const batch = new OutputBatch();
+  const chunk = Buffer.from('0123456789');
+  batch.pushRange(chunk, 0, 4);
+  batch.push(Buffer.from('ab'));
+  batch.pushRange(chunk, 6, 10);
+  assert.equal(batch.flush(socket), true);
+  assert.deepEqual(writes.map(String), ['0123ab6789']);
+  assert.equal(corked, 0);
+  writes.length = 0;
+  const big = Buffer.alloc(20_000, 1);
+  batch.push(big);
+  batch.push(Buffer.from('tail'));
+  batch.flush(socket);
+  assert.equal(corked, 1);
+  assert.deepEqual(Buffer.concat(writes), Buffer.concat([big, Buffer.from('tail')]));
 });

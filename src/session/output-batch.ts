@@ -53,6 +53,10 @@ export class OutputBatch {
     const parts = this.take();
     if (socket.destroyed) return true;
     if (parts.length === 1) return socket.write(parts[0]);
+    let bytes = 0;
+    for (const p of parts) bytes += p.length;
+    // A few small parts are cheaper copied into one write than sent through the stream's writev path.
+    if (bytes <= COALESCE_BYTES) return socket.write(Buffer.concat(parts, bytes));
     socket.cork();
     let ok = true;
     for (const p of parts) ok = socket.write(p) && ok;
@@ -60,3 +64,5 @@ export class OutputBatch {
     return ok;
   }
 }
+
+const COALESCE_BYTES = 16 * 1024;

@@ -246,9 +246,13 @@ export class ResponseRelay {
   private row(msg: RawMessage): void {
     if (this.broken) return;
     this.rows++;
-    const out = this.masker ? this.masker.maskDataRow(msg.body) : msg.raw;
-    if (this.recording) this.record(out);
-    this.out.push(out);
+    if (this.masker) {
+      const out = this.masker.maskDataRow(msg.body);
+      if (this.recording) this.record(out);
+      return this.out.push(out);
+    }
+    if (this.recording) this.record(msg.raw);
+    this.forwardAsIs(msg);
   }
 
   private copy(plan: ResultPlan | undefined, msg: RawMessage): void {

@@ -378,6 +378,18 @@ export class Session {
     return verdict;
   }
 
+  /** A statement's verdict as the verdict of a one-statement query (shared while the statement verdict is). */
+  private readonly queryOfStatement = new WeakMap<StatementVerdict, QueryVerdict>();
+
+  private asQuery(verdict: StatementVerdict): QueryVerdict {
+    let query = this.queryOfStatement.get(verdict);
+    if (query === undefined) {
+      query = { decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision === verdict.decision) };
+      this.queryOfStatement.set(verdict, query);
+    }
+    return query;
+  }
+
   /** The identity's policy, widened by any time-boxed grants active right now. */
   private policy(): EffectivePolicy {
     const grants = this.deps.approvals?.activeGrants(this.deps.identity.name, this.deps.upstreamName);
@@ -450,7 +462,7 @@ export class Session {
     }
     // Judge again at Bind: the policy may have changed since Parse (reload, expired grant), and reviews need the parameters.
     const verdict = this.judgeOne(prepared.statement);
-    const query: QueryVerdict = { decision: verdict.decision, statements: [verdict], decisive: verdict.reasons.find((r) => r.decision === verdict.decision) };
+    const query = this.asQuery(verdict);
     return this.gate(query, prepared.sql, verdict.decision === 'review' ? paramsAsText(msg) : null, true, () => {
       const undo = this.registry.bind(portal, { prepared, resultFormats: msg.resultFormats, describeSent: false, verdict });
       if (!undo) {
@@ -629,7 +641,8 @@ export class Session {
 
   private auditStatement(plan: ResultPlan, outcome: { tag?: string; error?: string; rows: number }): void {
     this.statements++;
-    this.deps.metrics?.upstream((this.deps.now() - plan.startedAt) / 1000);
+    const now = this.deps.now();
+    this.deps.metrics?.upstream((now - plan.startedAt) / 1000);
     if (!this.auditing) return;
     this.deps.audit.write({
       type: 'statement',
@@ -640,12 +653,12 @@ export class Session {
       fingerprint: this.fingerprintOf(plan),
       verdict: 'allow',
       masked: plan.verdict.maskedColumns.length > 0 ? plan.verdict.maskedColumns : undefined,
-      durationMs: this.deps.now() - plan.startedAt,
+      durationMs: now - plan.startedAt,
       rows: outcome.rows,
       tag: outcome.tag,
       error: outcome.error,
       result: plan.recorded,
-      at: isoTime(this.deps.now()),
+      at: isoTime(now),
     });
   }
 
