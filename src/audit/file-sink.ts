@@ -25,8 +25,18 @@ export interface FileSinkOptions extends BatchedSinkOptions {
   fsync?: boolean;
   /** How often a failing sink retries. */
   retryMs?: number;
+  /**
+   * How long events may wait to be written with the ones that follow, when
+   * nobody awaits flush(): one write per few milliseconds instead of one per
+   * event-loop turn (each write(2) and fstat(2) to the page cache costs more
+   * than the statements it carries). 0 writes on the next turn.
+   */
+  lingerMs?: number;
   now?: () => number;
 }
+
+/** Queued events that are written at once, linger or not. */
+const LINGER_MAX_EVENTS = 2000;
 
 interface Chunk {
   buf: Buffer;
@@ -56,6 +66,8 @@ export class FileAuditSink extends BatchedSink {
   private chunk: Chunk | null = null;
   private running: Promise<void> | null = null;
   private scheduled = false;
+  private readonly lingerMs: number;
+  private lingerTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(options: FileSinkOptions | string) {
@@ -66,6 +78,7 @@ export class FileAuditSink extends BatchedSink {
     this.keep = o.keep ?? 10;
     this.fsync = o.fsync ?? false;
     this.retryMs = o.retryMs ?? 1000;
+    this.lingerMs = o.lingerMs ?? 5;
     this.now = o.now ?? Date.now;
     this.resume();
   }
@@ -75,7 +88,27 @@ export class FileAuditSink extends BatchedSink {
   }
 
   protected schedule(urgent: boolean): void {
-    if (this.running || this.scheduled || (this.failure && !urgent)) return;
+    if (this.running || (this.failure && !urgent)) return;
+    if (!urgent && this.lingerMs > 0 && this.queued() < LINGER_MAX_EVENTS) {
+      if (!this.scheduled && !this.lingerTimer) {
+        this.lingerTimer = setTimeout(() => {
+          this.lingerTimer = null;
+          this.writeSoon();
+        }, this.lingerMs);
+      }
+      return;
+    }
+    this.cancelLinger();
+    this.writeSoon();
+  }
+
+  private cancelLinger(): void {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
+  }
+
+  private writeSoon(): void {
+    if (this.running || this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -115,6 +148,7 @@ export class FileAuditSink extends BatchedSink {
   }
 
   protected async shutdown(): Promise<void> {
+    this.cancelLinger();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     for (let i = 0; i < 3 && (this.running || this.backlog() > 0); i++) {

@@ -1,0 +1,108 @@
+// Writes a record body straight into bytes: the JSON text of the record
+// (what JSON.stringify writes for it), without building it as a string
+// first. Concatenated strings must be flattened and encoded again before they
+// can be hashed or written, which cost more than the serialisation itself.
+import type { AuditEvent } from './types.ts';
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** Members whose values repeat from event to event (ids, names, verdicts, tags): their JSON bytes are kept. */
+const REPEATING = new Set(['type', 'session', 'identity', 'upstream', 'fingerprint', 'verdict', 'tag']);
+const SKIPPED = new Set(['at', 'type', 'v', 'seq', 'prev', 'hash']);
+
+export class RecordBytes {
+  private buf = Buffer.allocUnsafe(16 * 1024);
+  private pos = 0;
+  private readonly keys = new Map<string, Buffer>();
+  private readonly quoted = new Map<string, Buffer>();
+
+  /** The body without its closing brace, from offset 0; returns its length. */
+  writeOpen(event: AuditEvent, seq: number, prev: string): number {
+    const fields = event as unknown as Record<string, unknown>;
+    this.pos = 0;
+    this.ascii(`{"v":1,"seq":${seq}`);
+    if (fields.at !== undefined) this.member('at', fields.at);
+    if (fields.type !== undefined) this.member('type', fields.type);
+    for (const key in fields) {
+      if (SKIPPED.has(key)) continue;
+      const value = fields[key];
+      if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+      this.member(key, value);
+    }
+    this.ascii(`,"prev":"${prev}"`);
+    return this.pos;
+  }
+
+  /** The buffer written into (valid up to the returned length, until the next write). */
+  get bytes(): Buffer {
+    return this.buf;
+  }
+
+  /** Makes room for n more bytes; what is written so far is kept. */
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.pos + n, 2 * this.buf.length));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  private member(key: string, value: unknown): void {
+    this.copy(this.keyBytes(key));
+    if (typeof value === 'string') {
+      if (REPEATING.has(key)) return this.copy(this.quotedBytes(value));
+      if (NEEDS_ESCAPE.test(value)) return this.text(JSON.stringify(value));
+      this.reserve(2);
+      this.buf[this.pos++] = 0x22;
+      this.text(value);
+      this.buf[this.pos++] = 0x22;
+      return;
+    }
+    if (typeof value === 'number') return this.ascii(Number.isFinite(value) ? String(value) : 'null');
+    this.text(JSON.stringify(value));
+  }
+
+  private keyBytes(key: string): Buffer {
+    let b = this.keys.get(key);
+    if (b === undefined) {
+      b = Buffer.from(`,${JSON.stringify(key)}:`, 'utf8');
+      if (this.keys.size < 256) this.keys.set(key, b);
+    }
+    return b;
+  }
+
+  private quotedBytes(text: string): Buffer {
+    let b = this.quoted.get(text);
+    if (b === undefined) {
+      if (this.quoted.size >= 4096) this.quoted.clear();
+      b = Buffer.from(NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`, 'utf8');
+      this.quoted.set(text, b);
+    }
+    return b;
+  }
+
+  private copy(b: Buffer): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  /** Text known to be ASCII (numbers, hex, fixed punctuation). */
+  ascii(s: string): void {
+    this.reserve(s.length);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** Any well-formed text, in UTF-8 (at most 3 bytes per UTF-16 unit). */
+  private text(s: string): void {
+    this.reserve(3 * s.length);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** Current length. */
+  get length(): number {
+    return this.pos;
+  }
+}
