@@ -23,13 +23,54 @@ export interface ResultPlan {
 /** Restores the session registry when the upstream did not carry out a message (it failed, or was skipped until Sync). */
 export type Undo = () => void;
 
-export type Expectation =
-  /** A simple Query: one plan per statement, then ReadyForQuery. A sentinel query stands in for a refused one. */
-  | { kind: 'query'; plans: ResultPlan[]; index: number; sentinel?: PgError }
-  | { kind: 'parse'; sentinel?: PgError; undo?: Undo }
-  | { kind: 'bind'; undo?: Undo }
-  /** `decode`: keep the portal's RowDescription (masking or recording will need it); a swallowed answer is always kept. */
-  | { kind: 'describe'; portal?: PortalEntry; swallow: boolean; decode: boolean }
-  | { kind: 'execute'; portal: PortalEntry; plan: ResultPlan }
-  | { kind: 'close'; undo?: Undo }
-  | { kind: 'sync' };
+/** The fields of every kind; a kind leaves the ones it does not use empty. */
+interface Fields {
+  plans: ResultPlan[] | undefined;
+  index: number;
+  sentinel: PgError | undefined;
+  undo: Undo | undefined;
+  portal: PortalEntry | undefined;
+  swallow: boolean;
+  decode: boolean;
+  plan: ResultPlan | undefined;
+}
+
+export type Expectation = Fields &
+  (
+    /** A simple Query: one plan per statement, then ReadyForQuery. A sentinel query stands in for a refused one. */
+    | { kind: 'query'; plans: ResultPlan[] }
+    | { kind: 'parse' }
+    | { kind: 'bind' }
+    /** `decode`: keep the portal's RowDescription (masking or recording will need it); a swallowed answer is always kept. */
+    | { kind: 'describe' }
+    | { kind: 'execute'; portal: PortalEntry; plan: ResultPlan }
+    | { kind: 'close' }
+    | { kind: 'sync' }
+  );
+
+/**
+ * Every expectation is built here with the same fields in the same order, so
+ * all kinds share one object shape and the relay's reads of them stay
+ * monomorphic (several shapes made each read a megamorphic lookup).
+ */
+function make<K extends Expectation['kind']>(
+  kind: K,
+  plans: ResultPlan[] | undefined,
+  sentinel: PgError | undefined,
+  undo: Undo | undefined,
+  portal: PortalEntry | undefined,
+  swallow: boolean,
+  decode: boolean,
+  plan: ResultPlan | undefined,
+): Extract<Expectation, { kind: K }> {
+  return { kind, plans, index: 0, sentinel, undo, portal, swallow, decode, plan } as Extract<Expectation, { kind: K }>;
+}
+
+const none = undefined;
+export const expectQuery = (plans: ResultPlan[], sentinel?: PgError) => make('query', plans, sentinel, none, none, false, false, none);
+export const expectParse = (undo?: Undo, sentinel?: PgError) => make('parse', none, sentinel, undo, none, false, false, none);
+export const expectBind = (undo?: Undo) => make('bind', none, none, undo, none, false, false, none);
+export const expectDescribe = (portal: PortalEntry | undefined, swallow: boolean, decode: boolean) => make('describe', none, none, none, portal, swallow, decode, none);
+export const expectExecute = (portal: PortalEntry, plan: ResultPlan) => make('execute', none, none, none, portal, false, false, plan);
+export const expectClose = (undo?: Undo) => make('close', none, none, undo, none, false, false, none);
+export const expectSync = () => make('sync', none, none, none, none, false, false, none);

@@ -19,7 +19,7 @@ import { judgeQuery, judgeStatement, registryLookup } from './verdicts.ts';
 import { analysisError, functionCallError, verdictError } from './denial.ts';
 import { ResponseRelay } from './relay.ts';
 import { OutputBatch } from './output-batch.ts';
-import type { ResultPlan } from './expectations.ts';
+import { expectBind, expectClose, expectDescribe, expectExecute, expectParse, expectQuery, expectSync, type ResultPlan } from './expectations.ts';
 import type { Catalog } from '../upstream/catalog.ts';
 import type { UpstreamInput } from '../upstream/connect.ts';
 import type { ApprovalsPort } from './approvals-port.ts';
@@ -198,11 +198,11 @@ export class Session {
       case 'Execute':
         return this.onExecute(raw, msg.portal);
       case 'Close':
-        this.relay.expect({ kind: 'close', undo: msg.kind === 'S' ? this.registry.closeStatement(msg.name) : this.registry.closePortal(msg.name) });
+        this.relay.expect(expectClose(msg.kind === 'S' ? this.registry.closeStatement(msg.name) : this.registry.closePortal(msg.name)));
         return this.forward(raw);
       case 'Sync':
         this.skipUntilSync = false;
-        this.relay.expect({ kind: 'sync' });
+        this.relay.expect(expectSync());
         return this.forward(raw);
       case 'Flush':
         return this.forward(raw);
@@ -247,7 +247,7 @@ export class Session {
         scrubErrors: s.kind === 'transaction' && this.basePolicy.masks.size > 0,
         recordRows: this.basePolicy.recordResults,
       }));
-      this.relay.expect({ kind: 'query', plans, index: 0 });
+      this.relay.expect(expectQuery(plans));
       this.forward(raw);
     });
   }
@@ -451,7 +451,7 @@ export class Session {
     const statement = analysis.statements[0] ?? emptyStatement(sql);
     // Provisional until ParseComplete: a pipelined Bind must find it, and a failed Parse must not replace the old one.
     const undo = this.registry.prepareProvisionally(name, { sql, statement });
-    this.relay.expect({ kind: 'parse', undo });
+    this.relay.expect(expectParse(undo));
     this.forward(raw);
   }
 
@@ -468,7 +468,7 @@ export class Session {
       if (!undo) {
         return this.refuse(new PgError('53400', `scopegate: too many open portals in this session (limit ${this.deps.maxPrepared})`), true);
       }
-      this.relay.expect({ kind: 'bind', undo });
+      this.relay.expect(expectBind(undo));
       this.forward(raw);
     });
   }
@@ -478,9 +478,9 @@ export class Session {
       const portal = this.registry.portals.get(name);
       const decode = this.wantsResultFields();
       if (portal && decode) portal.describeSent = true;
-      this.relay.expect({ kind: 'describe', portal, swallow: false, decode });
+      this.relay.expect(expectDescribe(portal, false, decode));
     } else {
-      this.relay.expect({ kind: 'describe', swallow: false, decode: false });
+      this.relay.expect(expectDescribe(undefined, false, false));
     }
     this.forward(raw);
   }
@@ -500,11 +500,11 @@ export class Session {
     };
     if (verdict.masks && !portal.describeSent) {
       // Masking needs the column types and formats of this portal: ask, and keep the answer from the client.
-      this.relay.expect({ kind: 'describe', portal, swallow: true, decode: true });
+      this.relay.expect(expectDescribe(portal, true, true));
       portal.describeSent = true;
       this.toUpstream.push(encodeDescribe('P', portalName));
     }
-    this.relay.expect({ kind: 'execute', portal, plan });
+    this.relay.expect(expectExecute(portal, plan));
     this.forward(raw);
   }
 
@@ -516,11 +516,11 @@ export class Session {
   private refuse(error: PgError, extended: boolean): void {
     const sentinelSql = `SELECT 'scopegate:refused:${this.sentinelTag}'::pg_catalog.int4`;
     if (extended) {
-      this.relay.expect({ kind: 'parse', sentinel: error });
+      this.relay.expect(expectParse(undefined, error));
       this.toUpstream.push(encodeParse('', sentinelSql, []));
       this.skipUntilSync = true;
     } else {
-      this.relay.expect({ kind: 'query', plans: [], index: 0, sentinel: error });
+      this.relay.expect(expectQuery([], error));
       this.toUpstream.push(encodeQuery(sentinelSql));
     }
   }
