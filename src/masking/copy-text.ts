@@ -16,16 +16,15 @@ const LF = 0x0a;
 const CR = 0x0d;
 const BACKSLASH = 0x5c;
 
-/** Text-format escapes that COPY writes for control bytes (the delimiter is added per dialect). */
-const TEXT_ESCAPES = new Map<number, number>([
-  [BACKSLASH, BACKSLASH],
-  [LF, 0x6e], // \n
-  [CR, 0x72], // \r
-  [0x09, 0x74], // \t
-  [0x08, 0x62], // \b
-  [0x0c, 0x66], // \f
-  [0x0b, 0x76], // \v
-]);
+/** Text-format escapes that COPY writes for control bytes, by byte (0: none; the delimiter is added per dialect). */
+const TEXT_ESCAPES = new Uint8Array(256);
+TEXT_ESCAPES[BACKSLASH] = BACKSLASH;
+TEXT_ESCAPES[LF] = 0x6e; // \n
+TEXT_ESCAPES[CR] = 0x72; // \r
+TEXT_ESCAPES[0x09] = 0x74; // \t
+TEXT_ESCAPES[0x08] = 0x62; // \b
+TEXT_ESCAPES[0x0c] = 0x66; // \f
+TEXT_ESCAPES[0x0b] = 0x76; // \v
 
 export class DelimitedRowMasker {
   private readonly columnCount: number;
@@ -72,11 +71,12 @@ export class DelimitedRowMasker {
     let r = 0;
     for (let col = 0; col < count; col++) {
       if (this.strategies[col] === null) continue;
-      w += line.copy(out, w, r, this.fieldStart[col]);
-      w += this.replacement[col].copy(out, w);
+      w = copyInto(out, w, line, r, this.fieldStart[col]);
+      const replacement = this.replacement[col];
+      w = copyInto(out, w, replacement, 0, replacement.length);
       r = this.fieldEnd[col];
     }
-    line.copy(out, w, r);
+    copyInto(out, w, line, r, line.length);
     return out;
   }
 
@@ -163,14 +163,19 @@ export class DelimitedRowMasker {
   private encodeText(value: Buffer | null): Buffer {
     if (value === null) return this.dialect.nullString;
     const delimiter = this.dialect.delimiter;
+    const n = value.length;
     let extra = 0;
-    for (const b of value) if (b === delimiter || TEXT_ESCAPES.has(b)) extra++;
+    for (let i = 0; i < n; i++) {
+      const b = value[i];
+      if (b === delimiter || TEXT_ESCAPES[b] !== 0) extra++;
+    }
     if (extra === 0) return value;
-    const out = Buffer.allocUnsafe(value.length + extra);
+    const out = Buffer.allocUnsafe(n + extra);
     let w = 0;
-    for (const b of value) {
-      const escaped = TEXT_ESCAPES.get(b);
-      if (escaped !== undefined) {
+    for (let i = 0; i < n; i++) {
+      const b = value[i];
+      const escaped = TEXT_ESCAPES[b];
+      if (escaped !== 0) {
         out[w++] = BACKSLASH;
         out[w++] = escaped;
       } else if (b === delimiter) {
@@ -219,15 +224,18 @@ export class DelimitedRowMasker {
     if (value === null) return nullString;
     let extra = 0;
     let special = value.equals(nullString) || (value[0] === BACKSLASH && value[1] === 0x2e);
-    for (const b of value) {
+    const n = value.length;
+    for (let i = 0; i < n; i++) {
+      const b = value[i];
       if (b === quote || b === escape) extra++;
       if (b === delimiter || b === quote || b === escape || b === LF || b === CR) special = true;
     }
     if (!special) return value;
-    const out = Buffer.allocUnsafe(value.length + extra + 2);
+    const out = Buffer.allocUnsafe(n + extra + 2);
     let w = 0;
     out[w++] = quote;
-    for (const b of value) {
+    for (let i = 0; i < n; i++) {
+      const b = value[i];
       if (b === quote || b === escape) out[w++] = escape;
       out[w++] = b;
     }
@@ -244,6 +252,13 @@ const UNESCAPE: Record<number, number> = {
   0x74: 0x09, // \t
   0x76: 0x0b, // \v
 };
+
+/** Copies src[from, to) to dst at `at`; returns the end. Short spans by hand: Buffer#copy costs more than the bytes. */
+function copyInto(dst: Buffer, at: number, src: Buffer, from: number, to: number): number {
+  if (to - from > 64) return at + src.copy(dst, at, from, to);
+  for (let i = from; i < to; i++) dst[at++] = src[i];
+  return at;
+}
 
 function hexValue(b: number): number {
   if (b >= 0x30 && b <= 0x39) return b - 0x30;

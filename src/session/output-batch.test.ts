@@ -84,4 +84,10 @@ test('flush writes small batches as one buffer and large ones part by part, byte
   batch.flush(socket);
   assert.equal(corked, 1);
   assert.deepEqual(Buffer.concat(writes), Buffer.concat([big, Buffer.from('tail')]));
+  writes.length = 0;
+  const rows = Array.from({ length: 500 }, (_, i) => Buffer.from(`row ${i} `.repeat(10)));
+  for (const r of rows) batch.push(r);
+  batch.flush(socket);
+  assert.equal(corked, 1, 'many small parts: one write, no cork');
+  assert.deepEqual(writes, [Buffer.concat(rows)]);
 });

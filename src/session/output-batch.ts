@@ -55,8 +55,9 @@ export class OutputBatch {
     if (parts.length === 1) return socket.write(parts[0]);
     let bytes = 0;
     for (const p of parts) bytes += p.length;
-    // A few small parts are cheaper copied into one write than sent through the stream's writev path.
-    if (bytes <= COALESCE_BYTES) return socket.write(Buffer.concat(parts, bytes));
+    // Small parts (messages, masked rows) are cheaper copied into one write than sent through the
+    // stream's writev path, which costs per part; large ones (received chunks) are not worth copying.
+    if (bytes <= COALESCE_BYTES || bytes < parts.length * SMALL_PART_BYTES) return socket.write(Buffer.concat(parts, bytes));
     socket.cork();
     let ok = true;
     for (const p of parts) ok = socket.write(p) && ok;
@@ -66,3 +67,5 @@ export class OutputBatch {
 }
 
 const COALESCE_BYTES = 16 * 1024;
+/** Average part size below which a batch of any size is copied into one buffer. */
+const SMALL_PART_BYTES = 4 * 1024;

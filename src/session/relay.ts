@@ -7,7 +7,7 @@ import type { MessageRun, RawMessage } from '../protocol/framer.ts';
 import type { FieldDescription, NoticeFields } from '../protocol/types.ts';
 import { RowMasker } from '../masking/row-masker.ts';
 import { CopyMasker } from '../masking/copy-masker.ts';
-import { encodeCopyData } from '../protocol/backend.ts';
+import { encodeCopyDataMessages } from '../protocol/backend.ts';
 import { readDataRowFields } from '../protocol/datarow.ts';
 import { latin1 } from '../protocol/reader.ts';
 import type { ColumnRule, MaskStrategy } from '../policy/types.ts';
@@ -271,10 +271,9 @@ export class ResponseRelay {
       case CopyData:
         this.rows++;
         if (!this.copyMasker) return this.forwardAsIs(msg);
-        for (const part of this.copyMasker.maskChunk(msg.body)) this.out.push(encodeCopyData(part));
-        return;
+        return this.pushCopyData(this.copyMasker.maskChunk(msg.body));
       case CopyDone:
-        if (this.copyMasker) for (const part of this.copyMasker.finish()) this.out.push(encodeCopyData(part));
+        if (this.copyMasker) this.pushCopyData(this.copyMasker.finish());
         this.copyMasker = null;
         return this.forwardAsIs(msg);
       case CopyInResponse:
@@ -283,6 +282,10 @@ export class ResponseRelay {
       case CopyBothResponse:
         return this.hooks.onDesync('COPY BOTH (replication) is not supported');
     }
+  }
+
+  private pushCopyData(payloads: Buffer[]): void {
+    if (payloads.length > 0) this.out.push(encodeCopyDataMessages(payloads));
   }
 
   private finish(plan: ResultPlan | undefined, tag: string | undefined): void {
