@@ -3,6 +3,7 @@
 // Works on one row (without its line terminator) at a time.
 
 import { maskField, type MaskRule } from './strategies.ts';
+import { copyBytes } from './message-slab.ts';
 
 export interface DelimitedDialect {
   csv: boolean;
@@ -71,12 +72,12 @@ export class DelimitedRowMasker {
     let r = 0;
     for (let col = 0; col < count; col++) {
       if (this.strategies[col] === null) continue;
-      w = copyInto(out, w, line, r, this.fieldStart[col]);
+      w = copyBytes(line, r, this.fieldStart[col], out, w);
       const replacement = this.replacement[col];
-      w = copyInto(out, w, replacement, 0, replacement.length);
+      w = copyBytes(replacement, 0, replacement.length, out, w);
       r = this.fieldEnd[col];
     }
-    copyInto(out, w, line, r, line.length);
+    copyBytes(line, r, line.length, out, w);
     return out;
   }
 
@@ -252,13 +253,6 @@ const UNESCAPE: Record<number, number> = {
   0x74: 0x09, // \t
   0x76: 0x0b, // \v
 };
-
-/** Copies src[from, to) to dst at `at`; returns the end. Short spans by hand: Buffer#copy costs more than the bytes. */
-function copyInto(dst: Buffer, at: number, src: Buffer, from: number, to: number): number {
-  if (to - from > 64) return at + src.copy(dst, at, from, to);
-  for (let i = from; i < to; i++) dst[at++] = src[i];
-  return at;
-}
 
 function hexValue(b: number): number {
   if (b >= 0x30 && b <= 0x39) return b - 0x30;

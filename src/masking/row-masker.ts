@@ -6,13 +6,14 @@
 import type { FieldDescription, FormatCode } from '../protocol/types.ts';
 import { emailAsciiInto, last4AsciiInto, maxAsciiOutput } from './ascii-fast.ts';
 import { maskField, textLikeTypeOids, type MaskRule } from './strategies.ts';
+import { MessageSlab } from './message-slab.ts';
+
 
 export interface ColumnMask {
   strategy: MaskRule;
 }
 
 const DATA_ROW = 0x44; // 'D'
-const SLAB_SIZE = 64 * 1024;
 
 /** How one masked column is written: a value-independent result, an in-place ASCII fast path, or maskField. */
 type ColumnPlan =
@@ -50,33 +51,7 @@ export class RowMasker {
     this.maskedCount = this.plans.filter((p) => p !== null).length;
   }
 
-  private slab: Buffer = Buffer.alloc(0);
-  /** Where the row being written starts in the slab, and where the next byte goes. */
-  private rowStart = 0;
-  private w = 0;
-
-  /**
-   * Room for n more bytes of the current row. Rows are carved one after
-   * another out of 64 KiB slabs and never reused, so consecutive masked rows
-   * are adjacent and the output batch writes them as one slice; a row that
-   * does not fit moves (with what it has so far) to a fresh slab.
-   */
-  private reserve(n: number): void {
-    if (this.w + n <= this.slab.length) return;
-    // Rows finished earlier in this batch stay in the old slab: hand them over first.
-    if (this.rowStart > this.runStart && this.emit) this.emit(this.slab.subarray(this.runStart, this.rowStart));
-    const written = this.w - this.rowStart;
-    const next = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, 2 * (written + n)));
-    this.slab.copy(next, 0, this.rowStart, this.w);
-    this.slab = next;
-    this.rowStart = 0;
-    this.runStart = 0;
-    this.w = written;
-  }
-
-  /** Where the rows of the current maskRows batch start in the slab, and who takes finished rows. */
-  private runStart = 0;
-  private emit: ((rows: Buffer) => void) | null = null;
+  private readonly out = new MessageSlab();
 
   /** False when no column is masked: the caller can forward rows untouched. */
   get active(): boolean {
@@ -90,9 +65,9 @@ export class RowMasker {
    * or a field count that does not match the RowDescription: fail closed.
    */
   maskDataRow(body: Buffer): Buffer {
-    this.runStart = this.w;
+    this.out.beginRun(null);
     this.writeRow(body, 0, body.length);
-    return this.slab.subarray(this.rowStart, this.w);
+    return this.out.message;
   }
 
   /**
@@ -101,8 +76,7 @@ export class RowMasker {
    * (one, usually): no object per row.
    */
   maskRows(rows: Buffer, count: number, emit: (rows: Buffer) => void): void {
-    this.runStart = this.w;
-    this.emit = emit;
+    this.out.beginRun(emit);
     try {
       let pos = 0;
       for (let i = 0; i < count; i++) {
@@ -113,10 +87,11 @@ export class RowMasker {
         pos = end;
       }
       if (pos !== rows.length) throw new Error('masking: bytes after the last DataRow of a batch');
-    } finally {
-      this.emit = null;
+    } catch (err) {
+      this.out.abandonRun();
+      throw err;
     }
-    if (this.w > this.runStart) emit(this.slab.subarray(this.runStart, this.w));
+    this.out.endRun();
   }
 
   /** Writes the masked DataRow for the payload src[start, end) at the slab's write position. */
@@ -126,9 +101,8 @@ export class RowMasker {
     if (count !== this.columnCount) {
       throw new Error(`masking: DataRow has ${count} fields, RowDescription has ${this.columnCount}`);
     }
-    this.rowStart = this.w;
-    this.reserve(5 + end - start);
-    this.w += 5; // type and length, written last
+    const out = this.out;
+    out.beginMessage(end - start);
     const plans = this.plans;
     let copyFrom = start; // start of the unmasked run not yet copied
     let pos = start + 2;
@@ -146,52 +120,32 @@ export class RowMasker {
       const plan = plans[col];
       // NULL stays NULL: presence is not a secret, and there is nothing to mask.
       if (plan !== null && len !== -1) {
-        this.copyRun(src, copyFrom, fieldStart);
+        out.copy(src, copyFrom, fieldStart);
         this.writeMasked(plan, src, pos, pos + size);
         copyFrom = pos + size;
       }
       pos += size;
     }
     if (pos !== end) throw new Error('masking: DataRow has trailing bytes');
-    this.copyRun(src, copyFrom, end);
-    const slab = this.slab;
-    const payloadLength = this.w - this.rowStart - 5;
-    slab[this.rowStart] = DATA_ROW;
-    slab.writeInt32BE(4 + payloadLength, this.rowStart + 1);
-  }
-
-  private copyRun(body: Buffer, from: number, to: number): void {
-    if (to <= from) return;
-    this.reserve(to - from);
-    this.w = copyBytes(body, from, to, this.slab, this.w);
+    out.copy(src, copyFrom, end);
+    out.endMessage(DATA_ROW);
   }
 
   /** Writes the masked field (length word and bytes) for the value at body[from, to). */
   private writeMasked(plan: ColumnPlan, body: Buffer, from: number, to: number): void {
+    const out = this.out;
     if (plan.kind === 'ascii') {
-      this.reserve(4 + maxAsciiOutput(to - from));
-      const n = plan.into(body, from, to, this.slab, this.w + 4);
+      out.reserve(4 + maxAsciiOutput(to - from));
+      const n = plan.into(body, from, to, out.buf, out.w + 4);
       if (n >= 0) {
-        this.slab.writeInt32BE(n, this.w);
-        this.w += 4 + n;
+        out.buf.writeInt32BE(n, out.w);
+        out.w += 4 + n;
         return;
       }
     }
     const bytes = plan.kind === 'constant' ? plan.bytes : maskField(plan.rule, body.subarray(from, to), plan.typeOid, plan.format, this.hashKey);
-    if (bytes === null) {
-      this.reserve(4);
-      this.w = this.slab.writeInt32BE(-1, this.w);
-      return;
-    }
-    this.reserve(4 + bytes.length);
-    this.w = this.slab.writeInt32BE(bytes.length, this.w);
-    this.w = copyBytes(bytes, 0, bytes.length, this.slab, this.w);
+    out.reserve(4);
+    out.w = out.buf.writeInt32BE(bytes === null ? -1 : bytes.length, out.w);
+    if (bytes !== null) out.copy(bytes, 0, bytes.length);
   }
-}
-
-/** src[from, to) into dst at `at`; returns the end. Short runs (most fields) copy faster in a loop than through Buffer.copy. */
-export function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, at: number): number {
-  if (to - from > 48) return at + src.copy(dst, at, from, to);
-  for (let i = from; i < to; i++) dst[at++] = src[i];
-  return at;
 }
