@@ -11,6 +11,7 @@ import { encodeStartupMessage, encodeQuery, encodePassword, encodeFunctionCall, 
 import { MessageFramer } from '../src/protocol/framer.ts';
 import { decodeBackend } from '../src/protocol/backend.ts';
 import type { BackendMessage } from '../src/protocol/types.ts';
+import { seededRandom } from '../src/testing/seeded-random.ts';
 
 let cluster: Cluster;
 let gw: Gateway;
@@ -166,11 +167,7 @@ describe('after authentication', () => {
 
   test('thousands of random and truncated frames do not crash the gateway', async () => {
     const types = 'QPBDECSHXdcfFpz\0\xff'.split('');
-    let seed = 1234567;
-    const rand = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
+    const rand = seededRandom(1234567);
     const batches: Promise<unknown>[] = [];
     for (let conn = 0; conn < 60; conn++) {
       const parts: Buffer[] = conn % 3 === 0 ? [] : login();

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { emailAscii, emailAsciiInto, last4Ascii, last4AsciiInto, maxAsciiOutput } from './ascii-fast.ts';
 import { maskText } from './strategies.ts';
+import { seededRandom } from '../testing/seeded-random.ts';
 
 const key = Buffer.from('k');
 const samples = [
@@ -24,8 +25,7 @@ test('non-ASCII values are left to the string versions', () => {
 
 test('writing in place: same bytes as the string versions, never past maxAsciiOutput', () => {
   const alphabet = 'aZ09@.-_ \t+x';
-  let seed = 3;
-  const rand = (k: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % k);
+  const rand = seededRandom(3);
   for (let n = 0; n < 5000; n++) {
     let v = '';
     for (let k = rand(24); k > 0; k--) v += alphabet[rand(alphabet.length)];

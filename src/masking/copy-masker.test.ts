@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CopyMasker, type CopyOptions } from './copy-masker.ts';
 import type { ColumnMask } from './row-masker.ts';
-import { maskText, type MaskStrategy } from './strategies.ts';
+import { maskText, type MaskRule, type MaskStrategy } from './strategies.ts';
 import { findLeak, sampleValues } from './leak-forms.ts';
+import { seededRandom } from '../testing/seeded-random.ts';
 
 const key = Buffer.from('copy-masker-test-key');
 const TEXT: CopyOptions = { format: 'text', delimiter: '\t', null: '\\N', quote: '"', escape: '"', header: false };
@@ -214,4 +215,80 @@ test('no strategy leaks sample values through COPY in any format', () => {
       for (const out of [text, csv, ...binary]) assert.equal(findLeak(out, [value]), null, `${strategy} ${value}`);
     }
   }
+});
+
+// ------------------------------------------------------------------ runs of CopyData messages
+
+/** Payloads as CopyData messages back to back. */
+function messages(payloads: Buffer[]): Buffer {
+  return Buffer.concat(payloads.map((p) => Buffer.concat([Buffer.from([0x64]), Buffer.from([0, 0, 0, 0].map((_, i) => ((4 + p.length) >>> (24 - 8 * i)) & 0xff)), p])));
+}
+
+/** The payloads of CopyData messages back to back. */
+function payloadsOf(stream: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let pos = 0; pos < stream.length; ) {
+    assert.equal(stream[pos], 0x64);
+    const end = pos + 1 + stream.readInt32BE(pos + 1);
+    out.push(stream.subarray(pos + 5, end));
+    pos = end;
+  }
+  return out;
+}
+
+test('maskRun writes the same bytes as maskChunk, row by row, for every format, cut and value', () => {
+  const rand = seededRandom(11);
+  const values = ['plain', 'jane.doe@example.com', '4111 1111 1111 1111', 'tab\there', 'line\nbreak', 'back\\slash', 'ünï 😀', 'a,b', 'say "hi"', '', 'x', '\\.', 'nul'];
+  const strategies: (MaskRule | null)[] = [null, 'email', 'last4', 'redact', 'null', 'hash', { detect: ['email'] }];
+  const options: CopyOptions[] = [TEXT, CSV, { ...TEXT, delimiter: '|', null: 'nul' }, { ...CSV, delimiter: ';', quote: "'", escape: '\\', header: true }];
+  for (let trial = 0; trial < 120; trial++) {
+    const opts = options[trial % options.length];
+    const columns = 1 + rand(5);
+    const masks = Array.from({ length: columns }, () => strategies[rand(strategies.length)]);
+    const rows: string[] = [];
+    if (opts.header) rows.push(Array.from({ length: columns }, (_, i) => `c${i}`).join(opts.delimiter) + '\n');
+    for (let r = rand(40); r >= 0; r--) {
+      const fields = Array.from({ length: columns }, () => {
+        if (rand(8) === 0) return opts.format === 'csv' ? opts.null : opts.null;
+        const v = values[rand(values.length)];
+        if (opts.format === 'csv') return /[,;'"\n\\]/.test(v) || v === '' ? `${opts.quote}${v.split(opts.quote).join(opts.escape + opts.quote)}${opts.quote}` : v;
+        return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').split(opts.delimiter).join('\\' + opts.delimiter);
+      });
+      rows.push(fields.join(opts.delimiter) + (rand(6) === 0 ? '\r\n' : '\n'));
+    }
+    // Mostly one row per payload (as Postgres sends), sometimes rows cut or merged.
+    const data = Buffer.from(rows.join(''));
+    const payloads: Buffer[] = [];
+    for (let pos = 0; pos < data.length; ) {
+      const lf = data.indexOf(0x0a, pos);
+      const end = rand(4) === 0 ? Math.min(data.length, pos + 1 + rand(30)) : lf === -1 ? data.length : lf + 1;
+      payloads.push(data.subarray(pos, end));
+      pos = end;
+    }
+    const columnMasks = masks.map((s) => (s ? { strategy: s } : null));
+    const types = masks.map(() => 25);
+    const viaChunks = new CopyMasker(opts, columnMasks, types, key);
+    const expected: Buffer[] = [];
+    for (const p of payloads) expected.push(...viaChunks.maskChunk(p));
+    expected.push(...viaChunks.finish());
+
+    const viaRuns = new CopyMasker(opts, columnMasks, types, key);
+    const got: Buffer[] = [];
+    const stream = messages(payloads);
+    for (let pos = 0; pos < stream.length; ) {
+      // Runs of a few messages at a time, as the framer hands them over.
+      let end = pos;
+      for (let k = 1 + rand(8); k > 0 && end < stream.length; k--) end += 1 + stream.readInt32BE(end + 1);
+      viaRuns.maskRun(stream, pos, end, (b) => got.push(...payloadsOf(Buffer.from(b))));
+      pos = end;
+    }
+    got.push(...viaRuns.finish());
+    assert.equal(Buffer.concat(got).toString('latin1'), Buffer.concat(expected).toString('latin1'), `trial ${trial}`);
+  }
+});
+
+test('maskRun refuses bytes that are not whole CopyData messages', () => {
+  const masker = new CopyMasker(TEXT, [m('redact')], [25], key);
+  assert.throws(() => masker.maskRun(Buffer.from('D\0\0\0\x05a'), 0, 6, () => undefined), /not a CopyData/);
+  assert.throws(() => masker.maskRun(Buffer.from('d\0\0\0\x09a'), 0, 6, () => undefined), /overruns/);
 });

@@ -9,6 +9,7 @@
 import { maskField, type MaskRule } from './strategies.ts';
 import type { ColumnMask } from './row-masker.ts';
 import { DelimitedRowMasker, findRowEnd, type DelimitedDialect } from './copy-text.ts';
+import { MessageSlab } from './message-slab.ts';
 
 export interface CopyOptions {
   format: 'text' | 'csv' | 'binary';
@@ -19,6 +20,7 @@ export interface CopyOptions {
   header: boolean;
 }
 
+const COPY_DATA = 0x64; // 'd'
 const LF = 0x0a;
 const CR = 0x0d;
 const BINARY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -42,6 +44,7 @@ export class CopyMasker {
   /** Binary: how many pending bytes the next parse attempt needs at least. */
   private need = 0;
   private stage: 'header' | 'tuples' | 'done' = 'header';
+  private readonly out = new MessageSlab();
 
   constructor(
     opts: CopyOptions,
@@ -78,6 +81,59 @@ export class CopyMasker {
   maskChunk(data: Buffer): Buffer[] {
     if (!this.active) return data.length > 0 ? [data] : [];
     return this.delimited === null ? this.binaryChunk(data) : this.delimitedChunk(data, this.delimited);
+  }
+
+  /**
+   * Masks the CopyData messages lying back to back in source[start, end) and
+   * hands the rewritten messages to `emit` in as few slices as the slabs allow.
+   * Text and csv rows that arrive whole (as Postgres sends them, one per
+   * message) are written straight into the slab; anything else (a header
+   * line, a row split across messages, binary) goes through maskChunk.
+   */
+  maskRun(source: Buffer, start: number, end: number, emit: (messages: Buffer) => void): void {
+    const out = this.out;
+    out.beginRun(emit);
+    try {
+      for (let pos = start; pos < end; ) {
+        if (source[pos] !== COPY_DATA || pos + 5 > end) throw new Error('masking: not a CopyData message');
+        const next = pos + 1 + source.readInt32BE(pos + 1);
+        if (next > end || next < pos + 5) throw new Error('masking: CopyData overruns its batch');
+        const wholeRows = this.active && this.delimited !== null && this.pendingLength === 0 && !this.headerPending;
+        if (wholeRows) this.writeRows(source, pos + 5, next, this.delimited!);
+        else for (const part of this.maskChunk(source.subarray(pos + 5, next))) this.writeMessage(part);
+        pos = next;
+      }
+    } catch (err) {
+      out.abandonRun();
+      throw err;
+    }
+    out.endRun();
+  }
+
+  /** Each complete row of data[from, to) as one CopyData message; an incomplete last row waits in pending. */
+  private writeRows(data: Buffer, from: number, to: number, { dialect, rows }: Delimited): void {
+    const out = this.out;
+    let p = from;
+    while (p < to) {
+      const lf = findRowEnd(data, p, dialect, to);
+      if (lf === -1) {
+        this.stash(Buffer.from(data.subarray(p, to)));
+        return;
+      }
+      let bodyEnd = lf;
+      if (bodyEnd > p && data[bodyEnd - 1] === CR) bodyEnd--;
+      out.beginMessage(lf + 1 - p);
+      if (!dialect.csv && bodyEnd - p === END_OF_DATA.length && data.compare(END_OF_DATA, 0, 2, p, bodyEnd) === 0) out.copy(data, p, lf + 1);
+      else rows.writeRow(data, p, bodyEnd, lf + 1, out);
+      out.endMessage(COPY_DATA);
+      p = lf + 1;
+    }
+  }
+
+  private writeMessage(payload: Buffer): void {
+    this.out.beginMessage(payload.length);
+    this.out.copy(payload, 0, payload.length);
+    this.out.endMessage(COPY_DATA);
   }
 
   /** Call at CopyDone: flushes a last row without terminator; throws on a truncated binary tuple. */

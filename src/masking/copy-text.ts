@@ -2,8 +2,9 @@
 // ones, mask them and encode them back. Unmasked fields are copied as bytes.
 // Works on one row (without its line terminator) at a time.
 
-import { maskField, type MaskRule } from './strategies.ts';
-import { copyBytes } from './message-slab.ts';
+import { maskField, textLikeTypeOids, type MaskRule } from './strategies.ts';
+import { emailAsciiInto, last4AsciiInto, maxAsciiOutput } from './ascii-fast.ts';
+import { copyBytes, type MessageSlab } from './message-slab.ts';
 
 export interface DelimitedDialect {
   csv: boolean;
@@ -27,11 +28,18 @@ TEXT_ESCAPES[0x08] = 0x62; // \b
 TEXT_ESCAPES[0x0c] = 0x66; // \f
 TEXT_ESCAPES[0x0b] = 0x76; // \v
 
+/** How one masked column is written: bytes that do not depend on the value, or an in-place ASCII path, or neither. */
+interface CopyColumnPlan {
+  constant: Buffer | null;
+  into: typeof last4AsciiInto | null;
+}
+
 export class DelimitedRowMasker {
   private readonly columnCount: number;
   private readonly fieldStart: number[];
   private readonly fieldEnd: number[];
   private readonly replacement: Buffer[];
+  private readonly plans: (CopyColumnPlan | null)[];
 
   constructor(
     private readonly dialect: DelimitedDialect,
@@ -40,9 +48,20 @@ export class DelimitedRowMasker {
     private readonly hashKey: Buffer,
   ) {
     this.columnCount = strategies.length;
+    this.plans = strategies.map((rule, col) => (rule === null ? null : this.planFor(rule, typeOids[col])));
     this.fieldStart = new Array<number>(this.columnCount).fill(0);
     this.fieldEnd = new Array<number>(this.columnCount).fill(0);
     this.replacement = new Array<Buffer>(this.columnCount);
+  }
+
+  private planFor(rule: MaskRule, typeOid: number): CopyColumnPlan {
+    // redact and null give the same result for every non-NULL value of a type (see RowMasker).
+    if (rule === 'redact' || rule === 'null') {
+      const masked = maskField(rule, Buffer.alloc(0), typeOid, 0, this.hashKey);
+      return { constant: this.dialect.csv ? this.encodeCsv(masked) : this.encodeText(masked), into: null };
+    }
+    const into = textLikeTypeOids.has(typeOid) && rule === 'last4' ? last4AsciiInto : textLikeTypeOids.has(typeOid) && rule === 'email' ? emailAsciiInto : null;
+    return { constant: null, into };
   }
 
   /**
@@ -50,10 +69,8 @@ export class DelimitedRowMasker {
    * line terminator) are copied unchanged. Throws if the field count is wrong.
    */
   maskRow(line: Buffer, end: number = line.length): Buffer {
-    const count = this.dialect.csv ? this.splitCsv(line, end) : this.splitText(line, end);
-    if (count !== this.columnCount) {
-      throw new Error(`masking: COPY row has ${count} fields, expected ${this.columnCount}`);
-    }
+    this.split(line, 0, end);
+    const count = this.columnCount;
     let growth = 0;
     for (let col = 0; col < count; col++) {
       const strategy = this.strategies[col];
@@ -81,7 +98,71 @@ export class DelimitedRowMasker {
     return out;
   }
 
+  /**
+   * Writes the masked row line[from, lineEnd) (its fields in [from, bodyEnd),
+   * the terminator after) at the slab's write position, without a Buffer per
+   * row: masked text fields without escapes take the in-place ASCII paths.
+   */
+  writeRow(line: Buffer, from: number, bodyEnd: number, lineEnd: number, out: MessageSlab): void {
+    this.split(line, from, bodyEnd);
+    let r = from;
+    for (let col = 0; col < this.columnCount; col++) {
+      const plan = this.plans[col];
+      if (plan === null) continue;
+      const start = this.fieldStart[col];
+      const end = this.fieldEnd[col];
+      out.copy(line, r, start);
+      if (this.dialect.csv || !this.writeTextFast(plan, line, start, end, out)) {
+        const encoded = this.maskOne(col, line, start, end);
+        out.copy(encoded, 0, encoded.length);
+      }
+      r = end;
+    }
+    out.copy(line, r, lineEnd);
+  }
+
+  /** The masked, re-encoded field line[start, end) of column col. */
+  private maskOne(col: number, line: Buffer, start: number, end: number): Buffer {
+    const csv = this.dialect.csv;
+    const value = csv ? this.decodeCsv(line, start, end) : this.decodeText(line, start, end);
+    // NULL stays NULL; everything else is masked for its type (NULL if not maskable).
+    const masked = value === null ? null : maskField(this.strategies[col]!, value, this.typeOids[col], 0, this.hashKey);
+    return csv ? this.encodeCsv(masked) : this.encodeText(masked);
+  }
+
+  /**
+   * Text format, the common cases written in place: NULL, value-independent
+   * results, and last4/email over a field without escapes (its bytes are the
+   * value, and the result holds only its bytes and '*', which need no escaping).
+   */
+  private writeTextFast(plan: CopyColumnPlan, line: Buffer, start: number, end: number, out: MessageSlab): boolean {
+    const nullString = this.dialect.nullString;
+    if (equalsAt(line, start, end, nullString)) {
+      out.copy(nullString, 0, nullString.length);
+      return true;
+    }
+    if (plan.constant !== null) {
+      out.copy(plan.constant, 0, plan.constant.length);
+      return true;
+    }
+    if (plan.into === null) return false;
+    for (let i = start; i < end; i++) if (line[i] === BACKSLASH) return false;
+    out.reserve(maxAsciiOutput(end - start));
+    const n = plan.into(line, start, end, out.buf, out.w);
+    if (n < 0) return false;
+    out.w += n;
+    return true;
+  }
+
   // ---------------------------------------------------------------- splitting
+
+  /** Finds the fields of line[from, end); throws if their count is wrong. */
+  private split(line: Buffer, from: number, end: number): void {
+    const count = this.dialect.csv ? this.splitCsv(line, from, end) : this.splitText(line, from, end);
+    if (count !== this.columnCount) {
+      throw new Error(`masking: COPY row has ${count} fields, expected ${this.columnCount}`);
+    }
+  }
 
   private record(index: number, start: number, end: number): void {
     if (index < this.columnCount) {
@@ -91,11 +172,11 @@ export class DelimitedRowMasker {
   }
 
   /** Text format: a delimiter preceded by a backslash is data. */
-  private splitText(line: Buffer, end: number): number {
+  private splitText(line: Buffer, from: number, end: number): number {
     const delimiter = this.dialect.delimiter;
     let count = 0;
-    let start = 0;
-    for (let i = 0; i < end; i++) {
+    let start = from;
+    for (let i = from; i < end; i++) {
       const b = line[i];
       if (b === BACKSLASH) {
         i++;
@@ -109,12 +190,12 @@ export class DelimitedRowMasker {
   }
 
   /** CSV: a delimiter inside quotes is data. */
-  private splitCsv(line: Buffer, end: number): number {
+  private splitCsv(line: Buffer, from: number, end: number): number {
     const { delimiter, quote, escape } = this.dialect;
     let count = 0;
-    let start = 0;
+    let start = from;
     let inQuote = false;
-    for (let i = 0; i < end; i++) {
+    for (let i = from; i < end; i++) {
       const b = line[i];
       if (inQuote) {
         if (b === escape && escape !== quote && i + 1 < end && (line[i + 1] === quote || line[i + 1] === escape)) i++;
@@ -270,14 +351,17 @@ function equalsAt(line: Buffer, start: number, end: number, needle: Buffer): boo
  * terminates it, or -1 if the row is not complete yet. In text format every raw
  * LF ends a row (data newlines are escaped); in csv an LF inside quotes is data.
  */
-export function findRowEnd(buf: Buffer, from: number, dialect: DelimitedDialect): number {
-  if (!dialect.csv) return buf.indexOf(LF, from);
+export function findRowEnd(buf: Buffer, from: number, dialect: DelimitedDialect, limit = buf.length): number {
+  if (!dialect.csv) {
+    const lf = buf.indexOf(LF, from);
+    return lf < limit ? lf : -1;
+  }
   const { quote, escape } = dialect;
   let inQuote = false;
-  for (let i = from; i < buf.length; i++) {
+  for (let i = from; i < limit; i++) {
     const b = buf[i];
     if (inQuote) {
-      if (b === escape && escape !== quote && (buf[i + 1] === quote || buf[i + 1] === escape)) i++;
+      if (b === escape && escape !== quote && i + 1 < limit && (buf[i + 1] === quote || buf[i + 1] === escape)) i++;
       else if (b === quote) inQuote = false;
     } else if (b === quote) {
       inQuote = true;

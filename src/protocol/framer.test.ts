@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageFramer, defaultFrameLimits, frontendLimit, backendLimit, type FrameLimits, type RawMessage } from './framer.ts';
 import { ProtocolError } from './types.ts';
+import { seededRandom } from '../testing/seeded-random.ts';
 
 const limits: FrameLimits = { maxStartup: 10_000, maxMessage: 1000, maxSmall: 100 };
 
@@ -230,8 +231,7 @@ test('takeRun checks every header it passes: an oversized message after a run is
 });
 
 test('takeRun and next() interleaved give exactly the bytes next() alone gives, however the stream is cut', () => {
-  let seed = 5;
-  const rand = (k: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % k);
+  const rand = seededRandom(5);
   for (let trial = 0; trial < 300; trial++) {
     const parts: Buffer[] = [];
     for (let i = rand(30); i >= 0; i--) parts.push(msg(rand(4) === 0 ? 'N' : 'D', 'x'.repeat(rand(40))));

@@ -44,6 +44,8 @@ export class ResponseRelay {
   private rows = 0;
   /** Inside a result whose rows are not recorded: they may be handled in runs (see takesRowRuns). */
   private rowsInBulk = false;
+  /** Between CopyOutResponse and the end of that COPY's data. */
+  private copyOut = false;
   /** Set when the session is failing because a result cannot be masked: its rows are dropped. */
   private broken = false;
   private readonly pushOut = (rows: Buffer): void => this.out.push(rows);
@@ -62,16 +64,21 @@ export class ResponseRelay {
     return this.expected.length === 0;
   }
 
-  /** True while DataRows may be taken in runs (forwarded as they are, or masked in one call), without an object per row. */
-  get takesRowRuns(): boolean {
-    return this.rowsInBulk;
+  /**
+   * The message type that may be handed over in runs right now, without an
+   * object per message (0: none): DataRows of a result whose rows are not
+   * recorded, CopyData of a COPY TO in progress.
+   */
+  get runType(): number {
+    return this.rowsInBulk ? DataRow : this.copyOut ? CopyData : 0;
   }
 
-  /** A run of DataRows: masked if this result is, then on to the client. */
-  forwardRows(run: MessageRun): void {
+  /** A run of messages of runType: masked if this result is, then on to the client. */
+  forwardRun(run: MessageRun): void {
     if (this.broken) return;
     this.rows += run.count;
-    if (this.masker) this.masker.maskRows(run.source.subarray(run.start, run.end), run.count, this.pushOut);
+    if (this.rowsInBulk && this.masker) this.masker.maskRows(run.source.subarray(run.start, run.end), run.count, this.pushOut);
+    else if (this.copyOut && this.copyMasker) this.copyMasker.maskRun(run.source, run.start, run.end, this.pushOut);
     else this.out.pushRange(run.source, run.start, run.end);
   }
 
@@ -266,6 +273,7 @@ export class ResponseRelay {
           const columnMasks = m.columnFormats.length === masks.length ? masks : m.columnFormats.map(() => 'redact' as const);
           this.copyMasker = new CopyMasker(options, columnMasks.map((s) => (s ? { strategy: s } : null)), columnMasks.map(() => 25), this.hooks.hashKey);
         }
+        this.copyOut = true;
         return this.forwardAsIs(msg);
       }
       case CopyData:
@@ -275,6 +283,7 @@ export class ResponseRelay {
       case CopyDone:
         if (this.copyMasker) this.pushCopyData(this.copyMasker.finish());
         this.copyMasker = null;
+        this.copyOut = false;
         return this.forwardAsIs(msg);
       case CopyInResponse:
         this.hooks.onCopyIn(true);
@@ -291,6 +300,7 @@ export class ResponseRelay {
   private finish(plan: ResultPlan | undefined, tag: string | undefined): void {
     if (plan) this.hooks.onStatementDone(plan, { tag, error: undefined, rows: rowsOf(tag) ?? this.rows });
     this.rowsInBulk = false;
+    this.copyOut = false;
     this.masker = null;
     this.copyMasker = null;
     this.recording = null;
@@ -302,6 +312,7 @@ export class ResponseRelay {
     const fields = decodeFields(msg);
     if (plan) this.hooks.onStatementDone(plan, { tag: undefined, error: fields.C ?? 'XX000', rows: this.rows });
     this.rowsInBulk = false;
+    this.copyOut = false;
     this.masker = null;
     this.copyMasker = null;
     this.rows = 0;

@@ -30,7 +30,6 @@ import { policyWithGrants } from './grants.ts';
 import { encodeNoticeResponse } from '../protocol/backend.ts';
 
 const T = (c: string): number => c.charCodeAt(0);
-const DATA_ROW = T('D');
 
 export interface SessionDeps {
   id: string;
@@ -580,10 +579,11 @@ export class Session {
       if (chunk.length > 0) this.upstreamFramer.push(chunk);
       const framer = this.upstreamFramer;
       for (;;) {
-        if (this.relay.takesRowRuns) {
-          const run = framer.takeRun(DATA_ROW);
+        const runType = this.relay.runType;
+        if (runType !== 0) {
+          const run = framer.takeRun(runType);
           if (run) {
-            this.relay.forwardRows(run);
+            this.relay.forwardRun(run);
             continue;
           }
         }
