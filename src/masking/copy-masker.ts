@@ -9,7 +9,7 @@
 import { maskField, type MaskRule } from './strategies.ts';
 import type { ColumnMask } from './row-masker.ts';
 import { DelimitedRowMasker, findRowEnd, type DelimitedDialect } from './copy-text.ts';
-import { MessageSlab } from './message-slab.ts';
+import { MessageSlab, type EmitRange } from './message-slab.ts';
 
 export interface CopyOptions {
   format: 'text' | 'csv' | 'binary';
@@ -90,7 +90,7 @@ export class CopyMasker {
    * message) are written straight into the slab; anything else (a header
    * line, a row split across messages, binary) goes through maskChunk.
    */
-  maskRun(source: Buffer, start: number, end: number, emit: (messages: Buffer) => void): void {
+  maskRun(source: Buffer, start: number, end: number, emit: EmitRange): void {
     const out = this.out;
     out.beginRun(emit);
     try {

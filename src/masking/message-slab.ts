@@ -5,6 +5,9 @@
 
 const SLAB_SIZE = 64 * 1024;
 
+/** Takes finished messages: buf[start, end). Ranges of one slab are handed over by the slab's own Buffer, so a receiver can merge adjacent ones. */
+export type EmitRange = (buf: Buffer, start: number, end: number) => void;
+
 export class MessageSlab {
   buf: Buffer = Buffer.alloc(0);
   /** Where the message being written starts, and where the next byte goes. */
@@ -12,12 +15,12 @@ export class MessageSlab {
   w = 0;
   /** Where the current batch starts, and who takes its finished messages. */
   private runStart = 0;
-  private emit: ((messages: Buffer) => void) | null = null;
+  private emit: EmitRange | null = null;
 
   /** Room for n more bytes of the current message. */
   reserve(n: number): void {
     if (this.w + n <= this.buf.length) return;
-    if (this.start > this.runStart && this.emit) this.emit(this.buf.subarray(this.runStart, this.start));
+    if (this.start > this.runStart && this.emit) this.emit(this.buf, this.runStart, this.start);
     const written = this.w - this.start;
     const next = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, 2 * (written + n)));
     this.buf.copy(next, 0, this.start, this.w);
@@ -28,7 +31,7 @@ export class MessageSlab {
   }
 
   /** Starts a batch: its messages go to `emit` (null: the caller takes each message itself). */
-  beginRun(emit: ((messages: Buffer) => void) | null): void {
+  beginRun(emit: EmitRange | null): void {
     this.runStart = this.w;
     this.emit = emit;
   }
@@ -37,7 +40,7 @@ export class MessageSlab {
   endRun(): void {
     const emit = this.emit;
     this.emit = null;
-    if (emit && this.w > this.runStart) emit(this.buf.subarray(this.runStart, this.w));
+    if (emit && this.w > this.runStart) emit(this.buf, this.runStart, this.w);
     this.runStart = this.w;
   }
 

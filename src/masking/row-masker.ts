@@ -6,7 +6,7 @@
 import type { FieldDescription, FormatCode } from '../protocol/types.ts';
 import { emailAsciiInto, last4AsciiInto, maxAsciiOutput } from './ascii-fast.ts';
 import { maskField, textLikeTypeOids, type MaskRule } from './strategies.ts';
-import { MessageSlab } from './message-slab.ts';
+import { MessageSlab, type EmitRange } from './message-slab.ts';
 
 
 export interface ColumnMask {
@@ -75,7 +75,7 @@ export class RowMasker {
    * hands the rewritten rows to `emit` in as few slices as the slabs allow
    * (one, usually): no object per row.
    */
-  maskRows(rows: Buffer, count: number, emit: (rows: Buffer) => void): void {
+  maskRows(rows: Buffer, count: number, emit: EmitRange): void {
     this.out.beginRun(emit);
     try {
       let pos = 0;

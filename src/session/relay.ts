@@ -48,7 +48,7 @@ export class ResponseRelay {
   private copyOut = false;
   /** Set when the session is failing because a result cannot be masked: its rows are dropped. */
   private broken = false;
-  private readonly pushOut = (rows: Buffer): void => this.out.push(rows);
+  private readonly pushOut = (buf: Buffer, start: number, end: number): void => this.out.pushRange(buf, start, end);
   private forwardAsIs(msg: RawMessage): void {
     this.out.pushRange(msg.source, msg.start, msg.end);
   }

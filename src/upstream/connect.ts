@@ -43,12 +43,13 @@ export function parseUpstreamUrl(url: string): Omit<UpstreamTarget, 'password' |
  * Where an upstream connection's bytes go: to one listener at a time (the
  * startup reader, then the session).
  *
- * A plain TCP connection is read with `onread` into one reusable buffer,
- * bypassing the Readable stream (its per-read allocation, buffering and
- * nextTick bookkeeping) on the hottest path of the gateway. Each read is
- * copied out before it is delivered, because listeners keep what they are
- * given (framer, output batch, socket writes that complete later) and the
- * buffer is overwritten by the next read. TLS connections keep 'data' events.
+ * A plain TCP connection is read with `onread`, bypassing the Readable stream
+ * (its buffering and nextTick bookkeeping) on the hottest path of the gateway.
+ * Listeners keep what they are given (framer, output batch, socket writes that
+ * complete later), so a read buffer is never written again once delivered: a
+ * large read hands its buffer over and the next read gets a new one; a small
+ * read (a pgbench answer) is copied out and the buffer is reused.
+ * TLS connections keep 'data' events.
  */
 export class UpstreamInput {
   private listener: (chunk: Buffer) => void = () => undefined;
@@ -60,11 +61,26 @@ export class UpstreamInput {
 
   /** Options for net.connect that route reads here. */
   static tap(input: UpstreamInput): net.OnReadOpts {
+    let buffer = Buffer.allocUnsafe(READ_BYTES);
+    let handedOver = false;
     return {
-      buffer: Buffer.allocUnsafe(64 * 1024),
+      // Called after each callback, for the next read (and once before the first).
+      buffer: (): Buffer => {
+        if (handedOver) {
+          buffer = Buffer.allocUnsafe(READ_BYTES);
+          handedOver = false;
+        }
+        return buffer;
+      },
       callback: (n: number, buf: Uint8Array): boolean => {
-        const chunk = Buffer.allocUnsafe(n);
-        chunk.set(n === buf.length ? buf : buf.subarray(0, n));
+        let chunk: Buffer;
+        if (n >= HAND_OVER_BYTES) {
+          chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+          handedOver = true;
+        } else {
+          chunk = Buffer.allocUnsafe(n);
+          chunk.set(n === buf.length ? buf : buf.subarray(0, n));
+        }
         input.deliver(chunk);
         return true;
       },
@@ -78,6 +94,10 @@ export class UpstreamInput {
     return input;
   }
 }
+
+const READ_BYTES = 64 * 1024;
+/** Reads at least this large keep their buffer (copying them would cost more than a new buffer). */
+const HAND_OVER_BYTES = 8 * 1024;
 
 export async function connectUpstream(target: UpstreamTarget, startupParams: Record<string, string>, timeoutMs = 10_000): Promise<UpstreamSession> {
   const tapped = target.tls === 'disable' ? new UpstreamInput() : null;
