@@ -5,12 +5,12 @@
 
 import { encodeDataRow, readDataRowFields } from './datarow.ts';
 import { describeType } from './framer.ts';
-import { encodeCopyData, encodeCopyDataMessages, encodeCopyDone } from './frontend.ts';
+import { encodeCopyData, encodeCopyDone } from './frontend.ts';
 import { BufferReader } from './reader.ts';
 import { ProtocolError, type BackendMessage, type FieldDescription, type FormatCode, type NoticeFields } from './types.ts';
 import { BufferWriter } from './writer.ts';
 
-export { encodeDataRow, encodeCopyData, encodeCopyDataMessages, encodeCopyDone };
+export { encodeDataRow, encodeCopyData, encodeCopyDone };
 
 type Decoder = (r: BufferReader) => BackendMessage;
 type Msg<T extends BackendMessage['type']> = Extract<BackendMessage, { type: T }>;

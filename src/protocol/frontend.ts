@@ -238,21 +238,6 @@ export const encodeCopyDone = (): Buffer => w.reset().build(code('c'));
 export const encodeCopyFail = (message: string): Buffer => w.reset().cstring(message).build(code('f'));
 
 /** CopyData is the same in both directions: one allocation, one copy. */
-/** Several CopyData messages in one buffer, in order. */
-export function encodeCopyDataMessages(payloads: readonly Uint8Array[]): Buffer {
-  let size = 0;
-  for (const p of payloads) size += 5 + p.length;
-  const out = Buffer.allocUnsafe(size);
-  let w = 0;
-  for (const p of payloads) {
-    out[w] = code('d');
-    out.writeInt32BE(4 + p.length, w + 1);
-    out.set(p, w + 5);
-    w += 5 + p.length;
-  }
-  return out;
-}
-
 export function encodeCopyData(data: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + data.length);
   out[0] = code('d');

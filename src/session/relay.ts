@@ -7,7 +7,7 @@ import type { MessageRun, RawMessage } from '../protocol/framer.ts';
 import type { FieldDescription, NoticeFields } from '../protocol/types.ts';
 import { RowMasker } from '../masking/row-masker.ts';
 import { CopyMasker } from '../masking/copy-masker.ts';
-import { encodeCopyDataMessages } from '../protocol/backend.ts';
+import { encodeCopyData } from '../protocol/backend.ts';
 import { readDataRowFields } from '../protocol/datarow.ts';
 import { latin1 } from '../protocol/reader.ts';
 import type { ColumnRule, MaskStrategy } from '../policy/types.ts';
@@ -42,7 +42,7 @@ export class ResponseRelay {
   private masker: RowMasker | null = null;
   private copyMasker: CopyMasker | null = null;
   private rows = 0;
-  /** Inside a result whose rows are not recorded: they may be handled in runs (see takesRowRuns). */
+  /** Inside a result whose rows are not recorded: they may be handled in runs (see runType). */
   private rowsInBulk = false;
   /** Between CopyOutResponse and the end of that COPY's data. */
   private copyOut = false;
@@ -277,11 +277,12 @@ export class ResponseRelay {
         return this.forwardAsIs(msg);
       }
       case CopyData:
+        // One that arrived split across reads (runs take the rest): a run of one.
         this.rows++;
         if (!this.copyMasker) return this.forwardAsIs(msg);
-        return this.pushCopyData(this.copyMasker.maskChunk(msg.body));
+        return this.copyMasker.maskRun(msg.source, msg.start, msg.end, this.pushOut);
       case CopyDone:
-        if (this.copyMasker) this.pushCopyData(this.copyMasker.finish());
+        if (this.copyMasker) for (const part of this.copyMasker.finish()) this.out.push(encodeCopyData(part));
         this.copyMasker = null;
         this.copyOut = false;
         return this.forwardAsIs(msg);
@@ -291,10 +292,6 @@ export class ResponseRelay {
       case CopyBothResponse:
         return this.hooks.onDesync('COPY BOTH (replication) is not supported');
     }
-  }
-
-  private pushCopyData(payloads: Buffer[]): void {
-    if (payloads.length > 0) this.out.push(encodeCopyDataMessages(payloads));
   }
 
   private finish(plan: ResultPlan | undefined, tag: string | undefined): void {
