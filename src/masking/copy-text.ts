@@ -2,8 +2,8 @@
 // ones, mask them and encode them back. Unmasked fields are copied as bytes.
 // Works on one row (without its line terminator) at a time.
 
-import { maskField, textLikeTypeOids, type MaskRule } from './strategies.ts';
-import { emailAsciiInto, last4AsciiInto, maxAsciiOutput } from './ascii-fast.ts';
+import { asciiMaskerFor, maskField, type AsciiMasker, type MaskRule } from './strategies.ts';
+import { maxAsciiOutput } from './ascii-fast.ts';
 import { copyBytes, type MessageSlab } from './message-slab.ts';
 
 export interface DelimitedDialect {
@@ -31,7 +31,7 @@ TEXT_ESCAPES[0x0b] = 0x76; // \v
 /** How one masked column is written: bytes that do not depend on the value, or an in-place ASCII path, or neither. */
 interface CopyColumnPlan {
   constant: Buffer | null;
-  into: typeof last4AsciiInto | null;
+  into: AsciiMasker | null;
 }
 
 export class DelimitedRowMasker {
@@ -60,8 +60,7 @@ export class DelimitedRowMasker {
       const masked = maskField(rule, Buffer.alloc(0), typeOid, 0, this.hashKey);
       return { constant: this.dialect.csv ? this.encodeCsv(masked) : this.encodeText(masked), into: null };
     }
-    const into = textLikeTypeOids.has(typeOid) && rule === 'last4' ? last4AsciiInto : textLikeTypeOids.has(typeOid) && rule === 'email' ? emailAsciiInto : null;
-    return { constant: null, into };
+    return { constant: null, into: asciiMaskerFor(rule, typeOid) };
   }
 
   /**
@@ -73,14 +72,10 @@ export class DelimitedRowMasker {
     const count = this.columnCount;
     let growth = 0;
     for (let col = 0; col < count; col++) {
-      const strategy = this.strategies[col];
-      if (strategy === null) continue;
+      if (this.strategies[col] === null) continue;
       const start = this.fieldStart[col];
       const end = this.fieldEnd[col];
-      const value = this.dialect.csv ? this.decodeCsv(line, start, end) : this.decodeText(line, start, end);
-      // NULL stays NULL; everything else is masked for its type (NULL if not maskable).
-      const masked = value === null ? null : maskField(strategy, value, this.typeOids[col], 0, this.hashKey);
-      const encoded = this.dialect.csv ? this.encodeCsv(masked) : this.encodeText(masked);
+      const encoded = this.maskOne(col, line, start, end);
       this.replacement[col] = encoded;
       growth += encoded.length - (end - start);
     }

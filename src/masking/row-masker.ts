@@ -4,8 +4,8 @@
 // strategies, one slice per row.
 
 import type { FieldDescription, FormatCode } from '../protocol/types.ts';
-import { emailAsciiInto, last4AsciiInto, maxAsciiOutput } from './ascii-fast.ts';
-import { maskField, textLikeTypeOids, type MaskRule } from './strategies.ts';
+import { maxAsciiOutput } from './ascii-fast.ts';
+import { asciiMaskerFor, maskField, type AsciiMasker, type MaskRule } from './strategies.ts';
 import { MessageSlab, type EmitRange } from './message-slab.ts';
 
 
@@ -18,7 +18,7 @@ const DATA_ROW = 0x44; // 'D'
 /** How one masked column is written: a value-independent result, an in-place ASCII fast path, or maskField. */
 type ColumnPlan =
   | { kind: 'constant'; bytes: Buffer | null }
-  | { kind: 'ascii'; into: typeof last4AsciiInto; rule: MaskRule; typeOid: number; format: FormatCode }
+  | { kind: 'ascii'; into: AsciiMasker; rule: MaskRule; typeOid: number; format: FormatCode }
   | { kind: 'general'; rule: MaskRule; typeOid: number; format: FormatCode };
 
 function planFor(rule: MaskRule, field: FieldDescription, hashKey: Buffer): ColumnPlan {
@@ -26,10 +26,8 @@ function planFor(rule: MaskRule, field: FieldDescription, hashKey: Buffer): Colu
   // redact and null give the same bytes for every value (per type and format), and so does anything
   // maskField turns into NULL for its type; detectors and the other strategies depend on the value.
   if (rule === 'redact' || rule === 'null') return { kind: 'constant', bytes: maskField(rule, Buffer.alloc(0), typeOid, format, hashKey) };
-  if (typeof rule === 'string' && textLikeTypeOids.has(typeOid) && (rule === 'last4' || rule === 'email')) {
-    return { kind: 'ascii', into: rule === 'last4' ? last4AsciiInto : emailAsciiInto, rule, typeOid, format };
-  }
-  return { kind: 'general', rule, typeOid, format };
+  const into = asciiMaskerFor(rule, typeOid);
+  return into ? { kind: 'ascii', into, rule, typeOid, format } : { kind: 'general', rule, typeOid, format };
 }
 
 export class RowMasker {

@@ -7,7 +7,7 @@
 
 import { createHmac } from 'node:crypto';
 import { scrubText, type Detector } from './detectors.ts';
-import { emailAscii, last4Ascii } from './ascii-fast.ts';
+import { emailAscii, emailAsciiInto, last4Ascii, last4AsciiInto } from './ascii-fast.ts';
 import type { FormatCode } from '../protocol/types.ts';
 
 export type MaskStrategy = 'redact' | 'null' | 'last4' | 'email' | 'hash';
@@ -172,4 +172,13 @@ function detectField(detectors: readonly Detector[], value: Buffer, typeOid: num
   if (scrubbed === text) return value;
   const out = Buffer.from(scrubbed, 'utf8');
   return binaryJsonb ? Buffer.concat([value.subarray(0, 1), out]) : out;
+}
+
+/** Writes a masked ASCII value in place (see ascii-fast.ts): returns the bytes written, or -1 to fall back. */
+export type AsciiMasker = typeof last4AsciiInto;
+
+/** The in-place ASCII masker for a rule on a column type, when there is one (last4 and email on text-like types). */
+export function asciiMaskerFor(rule: MaskRule, typeOid: number): AsciiMasker | null {
+  if (!textLikeTypeOids.has(typeOid)) return null;
+  return rule === 'last4' ? last4AsciiInto : rule === 'email' ? emailAsciiInto : null;
 }
