@@ -3,7 +3,7 @@
 // targets in every repetition. Progress goes to stderr, the tables to stdout, all
 // runs to bench/results/<timestamp>.json.
 //
-// Knobs (env): REPS=3 T=10 ROWS=1000000 IDLE=500 STREAM=10000000 SCALE=10, TESTS=comma list of
+// Knobs (env): REPS=3 T=10 ROWS=1000000 IDLE=500 STREAM=10000000 SCALE=10 WARMUP=1, TESTS=comma list of
 // workload ids, TARGETS=comma list of targets; BENCH_QUICK=1 for a smoke run
 // (REPS=1 T=2 ROWS=20000 IDLE=50 STREAM=200000 unless set explicitly).
 import { spawnSync } from 'node:child_process';
@@ -19,10 +19,12 @@ import { verifyTarget, WORKLOADS, type Knobs, type Sample } from './workloads.ts
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const QUICK = process.env.BENCH_QUICK === '1';
 
-function knob(name: string, normal: number, quick: number): number {
+function knob(name: string, normal: number, quick: number, zeroAllowed = false): number {
   const raw = process.env[name];
   const v = raw === undefined || raw === '' ? (QUICK ? quick : normal) : Number(raw);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  if (!Number.isFinite(v) || v < 0 || (v === 0 && !zeroAllowed)) {
+    throw new Error(`${name} must be a ${zeroAllowed ? 'non-negative' : 'positive'} number, got "${raw}"`);
+  }
   return v;
 }
 
@@ -34,6 +36,9 @@ function list(name: string, all: readonly string[]): string[] {
   if (unknown.length > 0) throw new Error(`${name}: unknown ${unknown.join(', ')} (choose from ${all.join(', ')})`);
   return all.filter((a) => picked.includes(a));
 }
+
+/** Workloads run once, unrecorded, before the repetitions (WARMUP=0 skips them). */
+const WARM_UP = new Set(['simple', 'extended', 'prepared', 'select', 'copy']);
 
 const log = (m: string): void => console.error(`[bench] ${m}`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -67,7 +72,7 @@ async function measure(w: (typeof WORKLOADS)[number], t: Target, k: Knobs, broke
 }
 
 async function main(): Promise<number> {
-  const knobs = { REPS: knob('REPS', 3, 1), T: knob('T', 10, 2), ROWS: knob('ROWS', 1_000_000, 20_000), IDLE: knob('IDLE', 500, 50), STREAM: knob('STREAM', 10_000_000, 200_000), SCALE: knob('SCALE', 10, 10) };
+  const knobs = { REPS: knob('REPS', 3, 1), T: knob('T', 10, 2), ROWS: knob('ROWS', 1_000_000, 20_000), IDLE: knob('IDLE', 500, 50), STREAM: knob('STREAM', 10_000_000, 200_000), SCALE: knob('SCALE', 10, 10), WARMUP: knob('WARMUP', 1, 0, true) };
   const tests = list('TESTS', WORKLOADS.map((w) => w.id));
   const wanted = list('TARGETS', TARGET_NAMES);
   const workloads = WORKLOADS.filter((w) => tests.includes(w.id));
@@ -101,6 +106,16 @@ async function main(): Promise<number> {
 
     const runs: RunRecord[] = [];
     const pause = QUICK ? 300 : 1000;
+    // One unrecorded pass first, so no target's first repetition includes its cold start (JIT, caches, a first
+    // analysis of each statement): a 2 s pgbench per mode and one large SELECT and COPY per target.
+    if (knobs.WARMUP > 0) {
+      for (const w of workloads.filter((w) => WARM_UP.has(w.id))) {
+        for (const t of targets.filter((t) => w.targets.includes(t.name))) {
+          const s = await measure(w, t, { ...k, T: Math.min(2, k.T) }, broken);
+          log(`warm-up ${w.id.padEnd(11)} ${t.name.padEnd(14)} ${describe(s)}`);
+        }
+      }
+    }
     for (let rep = 1; rep <= knobs.REPS; rep++) {
       for (const w of workloads) {
         const ts = targets.filter((t) => w.targets.includes(t.name));

@@ -20,9 +20,29 @@ let loaded = false;
 
 /** Load the WASM parser once. Safe to call many times. */
 export function initAnalysis(): Promise<void> {
-  loading ??= loadModule().then(() => { loaded = true; });
+  loading ??= loadModule().then(() => {
+    loaded = true;
+    warmUp();
+  });
   return loading;
 }
+
+/**
+ * The parser's first calls are slow (about 14 ms for the first, while the
+ * WebAssembly code is compiled and its memory grown): pay that at startup,
+ * not on a client's first statement. Nothing stays cached.
+ */
+function warmUp(): void {
+  for (const sql of WARM_UP) parseQuery(sql);
+  cache.clear();
+}
+
+const WARM_UP = [
+  'SELECT a.x, count(*) FROM s.t a JOIN u b ON a.id = b.id WHERE a.y = $1 AND b.z IN (1, 2) GROUP BY 1 ORDER BY 2 DESC LIMIT 10',
+  "INSERT INTO t (a, b) VALUES (1, 'x') ON CONFLICT (a) DO UPDATE SET b = excluded.b RETURNING *",
+  'UPDATE t SET a = a + 1 WHERE b = 2; DELETE FROM t WHERE c IS NULL',
+  'WITH w AS (SELECT * FROM t) SELECT row_to_json(w) FROM w',
+];
 
 const cache = new Map<string, ParsedQuery | AnalysisError>();
 

@@ -170,6 +170,8 @@ export class Gateway {
       this.authFailed(client, params, 'no policy');
       throw new PgError('42501', `scopegate: no policy gives "${identity.name}" access to database "${upstream.name}"`, { severity: 'FATAL' });
     }
+    // The first statement needs the catalog's control connection: open it while the session's own connection is set up.
+    if (!upstream.catalog.fresh()) upstream.catalog.prepare().catch(() => undefined);
     const startup: Record<string, string> = {};
     for (const k of forwardedParams) if (params[k] !== undefined) startup[k] = params[k];
     const sessionRole = upstream.roles ? await upstream.roles.createSessionRole(identity.name, await this.grantsFor(upstream, identity, policy)) : undefined;
