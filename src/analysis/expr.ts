@@ -6,6 +6,7 @@ import { lookupColumn, lookupItem, touch, type FromItem, type Scope } from './sc
 import { callFunction } from './functions.ts';
 import { analyseSubquery } from './select.ts';
 import { checkDatabase } from './resolve.ts';
+import { typeReference } from './type-refs.ts';
 import type { ColumnUseContext } from './types.ts';
 
 const ACTIVITY_QUERY = 'pg_catalog.pg_stat_activity.query';
@@ -202,7 +203,10 @@ export function expr(env: Env, scope: Scope, n: Node | undefined): Lin {
       }
       return mixed([base, operands(env, scope, subs)]);
     }
-    case 'TypeCast': case 'CollateClause': case 'NamedArgExpr':
+    case 'TypeCast':
+      typeReference(env, v.typeName);
+      return operands(env, scope, [v.arg as Node]);
+    case 'CollateClause': case 'NamedArgExpr':
       return operands(env, scope, [v.arg as Node]);
     case 'A_Expr': return aExpr(env, scope, v);
     case 'BoolExpr': case 'CoalesceExpr': case 'MinMaxExpr': case 'RowExpr': case 'GroupingFunc':
@@ -222,7 +226,9 @@ export function expr(env: Env, scope: Scope, n: Node | undefined): Lin {
       const named = list(v.named_args).map((r) => inner(r).val as Node);
       return operands(env, scope, [...named, ...list(v.args)]);
     }
-    case 'XmlSerialize': return operands(env, scope, [v.expr as Node]);
+    case 'XmlSerialize':
+      typeReference(env, v.typeName);
+      return operands(env, scope, [v.expr as Node]);
     default:
       if (t.startsWith('Json')) return genericOperands(env, scope, v);
       unanalysable(env, `unsupported expression node ${t || typeof n}`);

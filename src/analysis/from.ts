@@ -8,6 +8,7 @@ import { relationItem } from './relations.ts';
 import { analyseSelect } from './select.ts';
 import { clauseExpr, expr } from './expr.ts';
 import { callRoutine } from './functions.ts';
+import { typeReference } from './type-refs.ts';
 
 interface Built { items: FromItem[]; visible: Col[] }
 
@@ -126,7 +127,10 @@ function rangeFunction(env: Env, scope: Scope, v: Node): Built {
     const fname = fnames[fnames.length - 1] ?? 'unnamed';
     if (!firstName) firstName = fname;
     if (defs.length > 0) {
-      for (const d of defs) cols.push({ name: String(inner(d).colname ?? '?column?'), lin: mixed([lin]) });
+      for (const d of defs) {
+        typeReference(env, inner(d).typeName);
+        cols.push({ name: String(inner(d).colname ?? '?column?'), lin: mixed([lin]) });
+      }
     } else if (outputColumns) {
       for (const c of outputColumns) cols.push({ name: c, lin: mixed([lin]) });
     } else {

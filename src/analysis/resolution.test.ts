@@ -115,3 +115,15 @@ test('every statement of a multi-statement string is analysed', () => {
   assert.deepEqual(s.map((x) => x.kind), ['select', 'delete', 'select']);
   assert.deepEqual(s.map((x) => x.sql), ['SELECT 1', 'DELETE FROM public.orders WHERE id = 1', 'SELECT 2']);
 });
+
+test("naming a relation's row type counts as reading it (casts, XMLSERIALIZE, column definition lists)", () => {
+  assert.deepEqual(actions(one('SELECT NULL::billing.api_keys')), ['read:billing.api_keys']);
+  assert.deepEqual(actions(one('SELECT (NULL::corpus.billing.api_keys).*')), ['read:billing.api_keys']);
+  assert.deepEqual(actions(one("SELECT * FROM json_populate_record(NULL::billing.invoices, '{}')")), ['read:billing.invoices']);
+  assert.deepEqual(actions(one("SELECT CAST(NULL AS billing.api_keys)")), ['read:billing.api_keys']);
+  assert.deepEqual(actions(one("SELECT * FROM json_to_record('{}') AS t(k billing.api_keys)")), ['read:billing.api_keys']);
+  assert.deepEqual(actions(one('SELECT NULL::api_keys', { searchPath: ['pg_catalog', 'billing', 'public'] })), ['read:billing.api_keys']);
+  // Built-in and catalog types, and names that are no relation, add nothing.
+  assert.deepEqual(actions(one("SELECT 1::int, 'a'::text, '{}'::jsonb, NULL::pg_catalog.pg_class, NULL::pg_authid")), []);
+  assert.deepEqual(rules(one("SELECT 'a'::text")), []);
+});

@@ -6,7 +6,7 @@ import { childScope, lookupBareColumn, newLevel, touch, type Scope } from './sco
 import { buildFrom } from './from.ts';
 import { clauseExpr, expr, noteSourcesReached, sublinkName, windowUses } from './expr.ts';
 import { withClause } from './cte.ts';
-import type { ColumnUseContext } from './types.ts';
+import { ROW_LOCK_VIA, type ColumnUseContext } from './types.ts';
 
 export interface OutCol { name: string; lin: Lin }
 export interface SelectResult { cols: OutCol[]; lockables: string[] }
@@ -132,7 +132,7 @@ function rowLocks(env: Env, scope: Scope, clauses: unknown): void {
     const rels = list(l.lockedRels).map((r) => String(inner(r).relname ?? ''));
     const items = scope.level!.items.filter((i) => rels.length === 0 || (i.refname !== null && rels.includes(i.refname)));
     if (rels.length > 0 && items.length < rels.length) unanalysable(env, `FOR ${String(l.strength)} names an unknown relation`);
-    for (const i of items) for (const k of i.lockables) addAction(env, 'update', k, 'row lock');
+    for (const i of items) for (const k of i.lockables) addAction(env, 'update', k, ROW_LOCK_VIA);
   }
 }
 

@@ -17,6 +17,9 @@ export interface Action {
   via: string;
 }
 
+/** The `via` of the update action a FOR UPDATE/SHARE clause implies (a locking read needs UPDATE). */
+export const ROW_LOCK_VIA = 'row lock';
+
 /**
  * Facts that built-in guardrails act on. Analysis reports them; policy decides
  * whether they deny. `rule` names are stable (they appear in config `guardrails.lift`).

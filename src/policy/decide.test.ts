@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { StatementAnalysis } from '../analysis/types.ts';
+import { ROW_LOCK_VIA, type StatementAnalysis } from '../analysis/types.ts';
 import { parseConfig } from '../config/load.ts';
 import { compileEffectivePolicy } from './compile.ts';
 import { decideStatement, combine } from './decide.ts';
@@ -43,6 +43,12 @@ test('review beats allow, and an unlisted object is denied by default', () => {
   const v = decideStatement(reporter, stmt({ actions: [{ privilege: 'read', object: 'public.orders', via: '' }] }));
   assert.equal(v.decision, 'deny');
   assert.equal(v.reasons[0].rule, 'default deny');
+});
+
+test('a row lock where updates are only reviewable is denied, not held', () => {
+  const lock = decideStatement(reporter, stmt({ actions: [{ privilege: 'update', object: 'analytics.flags', via: ROW_LOCK_VIA }] }));
+  assert.equal(lock.decision, 'deny');
+  assert.match(lock.reasons[0].message, /row locks are never held for review/);
 });
 
 test('catalog metadata is readable, guardrails deny unless lifted, unanalysable never lifts', () => {

@@ -1,5 +1,5 @@
 // decide(policy, analysis) → verdict. Pure: no I/O, no clock.
-import type { Action, ColumnUse, GuardrailHit, OutputColumn, StatementAnalysis } from '../analysis/types.ts';
+import { ROW_LOCK_VIA, type Action, type ColumnUse, type GuardrailHit, type OutputColumn, type StatementAnalysis } from '../analysis/types.ts';
 import type { EffectivePolicy } from './compile.ts';
 import { compileGlob } from './glob.ts';
 import { guardrailMessage } from './guardrails.ts';
@@ -28,6 +28,11 @@ export function decideAction(policy: EffectivePolicy, action: Action): Reason {
       via: action.via,
       message: actionMessage(action, rule.decision, `policy "${rule.policy}" (${rule.decision} ${rule.privilege} ${rule.pattern})`),
     };
+  }
+  if (best?.decision === 'review' && action.via === ROW_LOCK_VIA) {
+    // A locking read needs UPDATE. Where updates are only reviewable it is refused outright: it writes
+    // nothing a reviewer could judge, and holding it would hold the client's open transaction meanwhile.
+    return { ...best, decision: 'deny', message: actionMessage(action, 'deny', `${best.rule}, and row locks are never held for review`) };
   }
   if (best) return best;
   const builtin = builtinAllows.find((b) => b.privileges.includes(action.privilege) && b.matches(action.object));
