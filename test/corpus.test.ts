@@ -1,5 +1,7 @@
 // The adversarial corpus (../shared/corpus) run end to end through the real
-// gateway, with psql and with node-postgres, scored per policy.md §6.
+// gateway, with psql and with node-postgres, scored per policy.md §6; then our
+// own cases (test/corpus/own-cases.jsonl: the same rules spelled other ways,
+// on the same fixture), reported apart and asserted the same way.
 //
 //   SCOPEGATE_CORPUS_REPORT_ONLY=1  report, do not assert
 //   SCOPEGATE_CORPUS_ONLY=<regex>   run only the cases whose id matches
@@ -40,7 +42,10 @@ test('the adversarial corpus through the gateway: legit cases pass, nothing leak
   }
   const dir = corpusDir();
   const only = process.env.SCOPEGATE_CORPUS_ONLY ? new RegExp(process.env.SCOPEGATE_CORPUS_ONLY) : undefined;
-  const cases = loadCases(dir).filter((c) => !only || only.test(c.id));
+  const shared = loadCases(dir).filter((c) => !only || only.test(c.id));
+  // Our own cases: the same rules spelled other ways (the shared corpus is a sample of what is measured).
+  const own = process.env.SCOPEGATE_CORPUS_DIR ? [] : loadCases(HERE, 'own-cases.jsonl').filter((c) => !only || only.test(c.id));
+  const cases = [...shared, ...own];
   const knownGaps = JSON.parse(readFileSync(path.join(HERE, 'known-gaps.json'), 'utf8')) as KnownGaps;
 
   const cluster = await sharedCluster();
@@ -64,15 +69,25 @@ test('the adversarial corpus through the gateway: legit cases pass, nothing leak
       dumpDir: process.env.SCOPEGATE_CORPUS_DUMP || undefined,
       log: process.env.SCOPEGATE_CORPUS_VERBOSE === '1' ? (l) => process.stdout.write(`${l}\n`) : undefined,
     });
-    const report = buildReport(results, knownGaps);
-    writeFileSync(path.join(HERE, 'last-report.json'), JSON.stringify(report, null, 2) + '\n');
-    process.stdout.write(`\n${formatReport(report)}\n\n${cases.length} cases, ${results.length} runs in ${Math.round((Date.now() - started) / 1000)} s; report: test/corpus/last-report.json\n`);
+    const ownIds = new Set(own.map((c) => c.id));
+    const parts = [
+      { label: `shared corpus (${shared.length} cases)`, file: 'last-report.json', results: results.filter((r) => !ownIds.has(r.id)) },
+      { label: `own cases, test/corpus/own-cases.jsonl (${own.length})`, file: 'last-report-own.json', results: results.filter((r) => ownIds.has(r.id)) },
+    ].filter((p) => p.results.length > 0);
+    const reports = parts.map((p) => ({ ...p, report: buildReport(p.results, knownGaps) }));
+    for (const { label, file, report } of reports) {
+      writeFileSync(path.join(HERE, file), JSON.stringify(report, null, 2) + '\n');
+      process.stdout.write(`\n${label}\n${formatReport(report)}\n`);
+    }
+    process.stdout.write(`\n${results.length} runs in ${Math.round((Date.now() - started) / 1000)} s; reports in test/corpus/last-report*.json\n`);
 
     if (REPORT_ONLY) return;
-    const v = report.verdicts;
-    assert.deepEqual(v.legitFailures, [], 'every legit case must pass on both transports');
-    assert.deepEqual(v.leaks, [], 'no raw value of a leak column may reach the client');
-    assert.deepEqual(v.unexpectedFailures, [], 'cases failing that are not listed in test/corpus/known-gaps.json');
+    for (const { report } of reports) {
+      const v = report.verdicts;
+      assert.deepEqual(v.legitFailures, [], 'every legit case must pass on both transports');
+      assert.deepEqual(v.leaks, [], 'no raw value of a leak column may reach the client');
+      assert.deepEqual(v.unexpectedFailures, [], 'cases failing that are not listed in test/corpus/known-gaps.json');
+    }
   } catch (e) {
     if (gateway && !(e instanceof assert.AssertionError)) process.stdout.write(`--- gateway output (last 4000 chars) ---\n${gateway.logs().slice(-4000)}\n`);
     throw e;

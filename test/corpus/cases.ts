@@ -28,13 +28,13 @@ export function corpusDir(): string {
   throw new Error(`corpus not found (looked in ${candidates.filter(Boolean).join(', ')}); set SCOPEGATE_CORPUS_DIR`);
 }
 
-export function loadCases(dir = corpusDir()): Case[] {
-  return readFileSync(path.join(dir, 'cases.jsonl'), 'utf8')
+export function loadCases(dir = corpusDir(), file = 'cases.jsonl'): Case[] {
+  return readFileSync(path.join(dir, file), 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l, i) => {
       const c = JSON.parse(l) as Case;
-      if (!c.id || !c.identity || typeof c.sql !== 'string' || !c.expect) throw new Error(`cases.jsonl line ${i + 1}: incomplete case`);
+      if (!c.id || !c.identity || typeof c.sql !== 'string' || !c.expect) throw new Error(`${file} line ${i + 1}: incomplete case`);
       return { ...c, leak: c.leak ?? [] };
     });
 }
