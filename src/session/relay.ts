@@ -55,7 +55,19 @@ export class ResponseRelay {
 
   constructor(private readonly out: OutputBatch, private readonly hooks: RelayHooks) {}
 
+  /**
+   * Set by an extended-protocol error that arrived before the gateway had
+   * forwarded the Sync ending that request: the upstream discards every
+   * message until that Sync, so whatever is forwarded meanwhile gets no
+   * response and must not be waited for.
+   */
+  private skippingToSync = false;
+
   expect(e: Expectation): void {
+    if (this.skippingToSync) {
+      if (e.kind !== 'sync') return undoSkipped([e]);
+      this.skippingToSync = false;
+    }
     this.expected.push(e);
   }
 
@@ -323,10 +335,8 @@ export class ResponseRelay {
       // The failed message and everything up to Sync did not happen upstream: undo what they changed, newest first.
       const skipped: Expectation[] = [];
       while (this.expected.length > 0 && this.expected[0].kind !== 'sync') skipped.push(this.expected.shift()!);
-      for (let i = skipped.length - 1; i >= 0; i--) {
-        const s = skipped[i];
-        if ((s.kind === 'parse' || s.kind === 'bind' || s.kind === 'close') && s.undo) s.undo();
-      }
+      undoSkipped(skipped);
+      if (this.expected.length === 0) this.skippingToSync = true;
     }
     if (sentinel) return this.out.push(encodeErrorResponse(errorFields(sentinel)));
     if (plan?.verdict.touchesMasked || plan?.scrubErrors) return this.out.push(encodeErrorResponse(scrub(decodeFields(msg))));
@@ -344,6 +354,14 @@ export class ResponseRelay {
     if (e?.kind === 'query') return e.plans[e.index];
     if (e?.kind === 'execute') return e.plan;
     return undefined;
+  }
+}
+
+/** Messages the upstream skipped did not happen: undo what their handling changed (prepared names), newest first. */
+function undoSkipped(skipped: Expectation[]): void {
+  for (let i = skipped.length - 1; i >= 0; i--) {
+    const s = skipped[i];
+    if ((s.kind === 'parse' || s.kind === 'bind' || s.kind === 'close') && s.undo) s.undo();
   }
 }
 
