@@ -39,3 +39,20 @@ export function functionRule(name: string): GuardrailRule | undefined {
   for (const [re, rule] of RULES) if (re.test(name)) return rule;
   return undefined;
 }
+
+/**
+ * Built-ins that answer questions about catalog objects named by their
+ * arguments (`has_table_privilege('s.t', …)`, `obj_description('s.t'::regclass)`,
+ * `to_regclass('s.t')`, `currval('s.seq')`): a statement calling one is a
+ * metadata query, so the names in its string constants are checked against
+ * the identity's deny rules, as for a query over pg_class.
+ */
+const ASKS_ABOUT_NAMED_OBJECTS = [
+  /^has_.*_privilege$/, /^to_reg/, /^(obj|col|shobj)_description$/, /^pg_get_/, /^pg_.*_size$/, /_is_visible$/,
+  /^pg_(describe|identify)_object/, /^pg_get_object_address$/, /^pg_relation_file/, /^pg_filenode_relation$/,
+  /^pg_partition_/, /^pg_sequence_/, /^(currval|pg_stat_get_)/, /^pg_column_is_updatable$/, /^pg_relation_is_updatable$/,
+];
+
+export function asksAboutNamedObjects(name: string): boolean {
+  return ASKS_ABOUT_NAMED_OBJECTS.some((re) => re.test(name));
+}

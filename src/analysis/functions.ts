@@ -2,7 +2,7 @@
 import { addAction, addGuardrail, unanalysable, type Env } from './env.ts';
 import { mixed, NO_LIN, type Lin } from './lineage.ts';
 import { resolveFunctions, SYSTEM_SCHEMAS } from './resolve.ts';
-import { functionRule, SAFE_VOLATILE } from './function-rules.ts';
+import { asksAboutNamedObjects, functionRule, SAFE_VOLATILE } from './function-rules.ts';
 import { analyseRoutineBody } from './bodies.ts';
 import type { FunctionInfo } from './types.ts';
 
@@ -29,6 +29,7 @@ export function callRoutine(env: Env, parts: string[], site: CallSite): CallResu
     const rule = functionRule(fi.name);
     if (rule) addGuardrail(env, rule, `${fi.name}()`);
     if (SYSTEM_SCHEMAS.has(fi.schema)) {
+      if (asksAboutNamedObjects(fi.name)) env.sink.readsCatalog = true;
       if (!rule && fi.volatility === 'volatile' && !SAFE_VOLATILE.has(fi.name)) {
         addGuardrail(env, 'side-effect-function', `${fi.name}() is volatile`);
       }

@@ -152,6 +152,6 @@ test('pg_stat_activity is a data catalog only when its query column is reached',
 
 test('catalogNames lists string constants when a catalog relation is read, anywhere', () => {
   assert.deepEqual(one('SELECT table_name FROM information_schema.tables WHERE table_schema = \'Billing\'').catalogNames, ['billing']);
-  assert.deepEqual(one('SELECT 1 WHERE EXISTS (SELECT 1 FROM pg_class WHERE relname = \'api_keys\')').catalogNames, ['api_keys']);
+  assert.deepEqual(one('SELECT 1 WHERE EXISTS (SELECT 1 FROM pg_class WHERE relname = \'api_keys\')').catalogNames, ['api_keys', 'billing.api_keys']);
   assert.equal(one('SELECT \'billing\' FROM public.orders').catalogNames, undefined);
 });

@@ -127,3 +127,29 @@ test("naming a relation's row type counts as reading it (casts, XMLSERIALIZE, co
   assert.deepEqual(actions(one("SELECT 1::int, 'a'::text, '{}'::jsonb, NULL::pg_catalog.pg_class, NULL::pg_authid")), []);
   assert.deepEqual(rules(one("SELECT 'a'::text")), []);
 });
+
+test('reg* casts and built-ins that ask about named objects make a metadata query: its string constants are kept for the policy', () => {
+  for (const sql of [
+    "SELECT obj_description('billing.api_keys'::regclass)",
+    "SELECT has_table_privilege('billing.api_keys', 'select')",
+    "SELECT to_regclass('billing.api_keys')",
+    "SELECT 'billing.api_keys'::pg_catalog.regclass::oid",
+  ]) assert.ok(one(sql).catalogNames?.includes('billing.api_keys'), sql);
+  assert.equal(one("SELECT upper('billing.api_keys')").catalogNames, undefined);
+});
+
+test('a metadata query naming a relation without its schema also names it in every schema that holds one', () => {
+  const names = one("SELECT relpages FROM pg_class WHERE relname = 'api_keys' OR relname = 'Not A Name'").catalogNames ?? [];
+  assert.ok(names.includes('api_keys') && names.includes('billing.api_keys'), names.join());
+  // Against a live catalog the schemas are one more fact to look up.
+  const lazy = lazyCatalog(fixtureCatalog());
+  const asked: string[] = [];
+  let r = analyzeSql("SELECT 1 FROM pg_class WHERE relname = 'api_keys'", lazy, CTX);
+  while (!r.ok && 'missing' in r) {
+    asked.push(...r.missing.map((m) => `${m.type}:${m.name}`));
+    lazy.load(r.missing);
+    r = analyzeSql("SELECT 1 FROM pg_class WHERE relname = 'api_keys'", lazy, CTX);
+  }
+  assert.ok(asked.includes('relname:api_keys'));
+  assert.ok(r.ok && r.analysis.statements[0].catalogNames?.includes('billing.api_keys'));
+});

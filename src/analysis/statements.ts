@@ -1,6 +1,6 @@
 // One statement: dispatch by node type to the module that knows it; wrappers (PREPARE, DECLARE, EXPLAIN).
 import { inner, list, names, tag, type Node } from './ast.ts';
-import { addUses, newSink, rootEnv, unanalysable, type Env, type Sink } from './env.ts';
+import { addUses, newSink, requestMissing, rootEnv, unanalysable, type Env, type Sink } from './env.ts';
 import { EMPTY_SCOPE } from './scope.ts';
 import { analyseSelect, type OutCol } from './select.ts';
 import { analyseDml } from './dml.ts';
@@ -138,8 +138,26 @@ export function buildAnalysis(env: Env, n: Node, sql: string): StatementAnalysis
   };
   if (s.createsTemp.length > 0) a.createsTemp = s.createsTemp;
   if (s.changesCatalog) a.changesCatalog = true;
-  if (s.readsCatalog) a.catalogNames = stringConstants(n);
+  if (s.readsCatalog) a.catalogNames = withSchemas(env, stringConstants(n));
   return a;
+}
+
+const BARE_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;
+
+/**
+ * A metadata query may name a relation without its schema (`WHERE relname =
+ * 'api_keys'`): each such name also stands for schema.name in every schema
+ * that holds a relation of that name, so a deny rule on the schema applies.
+ */
+function withSchemas(env: Env, constants: string[]): string[] {
+  const out = [...constants];
+  for (const c of constants) {
+    if (!BARE_NAME.test(c)) continue;
+    const schemas = env.catalog.schemasOf(c);
+    if (schemas === undefined) requestMissing(env, { type: 'relname', schema: '*', name: c });
+    else for (const s of schemas) out.push(`${s}.${c}`);
+  }
+  return out;
 }
 
 /** Every string constant in a statement tree, lower-cased (for catalog metadata queries). */

@@ -115,7 +115,7 @@ export const FIXTURE_FUNCTIONS: FunctionInfo[] = [
   ...['upper', 'lower', 'md5', 'sha256', 'encode', 'convert_from', 'substr', 'reverse', 'length', 'round', 'string_to_array',
     'repeat', 'array_length', 'split_part', 'lpad'].map((n) => builtin(n, I)),
   ...['convert_to', 'jsonb_build_object', 'to_jsonb', 'row_to_json', 'date_trunc', 'now', 'to_tsvector', 'version',
-    'current_database', 'pg_get_serial_sequence', 'format'].map((n) => builtin(n, S)),
+    'current_database', 'pg_get_serial_sequence', 'format', 'has_table_privilege', 'obj_description', 'to_regclass'].map((n) => builtin(n, S)),
   builtin('jsonb_to_recordset', S, 'function', true),
   builtin('generate_series', I, 'function', true),
   builtin('unnest', I, 'function', true),
@@ -197,6 +197,7 @@ export function fixtureCatalog(opts: FixtureOptions = {}): CatalogSnapshot {
     searchPath: opts.searchPath ?? ['pg_catalog', 'public'],
     relation: (schema, name) => rels.get(`${schema}.${name}`) ?? null,
     functions: (schema, name) => fns.get(`${schema}.${name}`) ?? null,
+    schemasOf: (name) => [...rels.values()].filter((r) => r.name === name && !['pg_catalog', 'information_schema', 'pg_temp'].includes(r.schema)).map((r) => r.schema),
   };
 }
 
@@ -204,15 +205,18 @@ export function fixtureCatalog(opts: FixtureOptions = {}): CatalogSnapshot {
 export function lazyCatalog(full: CatalogSnapshot): CatalogSnapshot & { load(reqs: CatalogRequest[]): void; loaded: number } {
   const rels = new Map<string, RelationInfo | null>();
   const fns = new Map<string, FunctionInfo[] | null>();
+  const relnames = new Map<string, string[]>();
   const snap = {
     searchPath: full.searchPath,
     loaded: 0,
     relation: (schema: string, name: string) => rels.get(`${schema}.${name}`),
     functions: (schema: string, name: string) => fns.get(`${schema}.${name}`),
+    schemasOf: (name: string) => relnames.get(name),
     load(reqs: CatalogRequest[]): void {
       for (const r of reqs) {
         snap.loaded++;
         if (r.type === 'relation') rels.set(`${r.schema}.${r.name}`, full.relation(r.schema, r.name) ?? null);
+        else if (r.type === 'relname') relnames.set(r.name, full.schemasOf(r.name) ?? []);
         else fns.set(`${r.schema}.${r.name}`, full.functions(r.schema, r.name) ?? null);
       }
     },

@@ -165,11 +165,15 @@ export interface CatalogSnapshot {
   searchPath: string[];
   relation(schema: string, name: string): RelationInfo | null | undefined;
   functions(schema: string, name: string): FunctionInfo[] | null | undefined;
+  /** The schemas that hold a relation of this name ([] when none). */
+  schemasOf(name: string): string[] | undefined;
 }
 
 export type CatalogRequest =
   | { type: 'relation'; schema: string; name: string }
-  | { type: 'functions'; schema: string; name: string };
+  | { type: 'functions'; schema: string; name: string }
+  /** Which schemas hold a relation named `name` (schema is '*'). */
+  | { type: 'relname'; schema: '*'; name: string };
 
 export type AnalysisResult =
   | { ok: true; analysis: QueryAnalysis }

@@ -28,6 +28,13 @@ SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS k
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE (n.nspname, c.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
+/** Schemas (other than the catalogs and TOAST) holding a relation of each name. */
+const relnameSql = `
+SELECT c.relname AS name, array_agg(DISTINCT n.nspname::text) AS schemas
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = ANY ($1::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+GROUP BY c.relname`;
+
 const functionSql = `
 SELECT p.oid::int AS oid, n.nspname AS schema, p.proname AS name, p.prokind AS kind, p.provolatile AS volatility,
   p.prosecdef AS "securityDefiner", l.lanname AS language, p.proretset AS "returnsSet",
@@ -46,6 +53,7 @@ export class Catalog {
   private connecting: Promise<pg.Client> | null = null;
   private relations = new Map<string, Cached<RelationInfo | null>>();
   private functionsByName = new Map<string, Cached<FunctionInfo[] | null>>();
+  private schemasByRelname = new Map<string, Cached<string[]>>();
   private searchPath: Cached<string[]> | null = null;
   /** Bumped whenever cached facts are dropped, so caches built on top of them know to drop theirs. */
   generation = 0;
@@ -59,6 +67,7 @@ export class Catalog {
   invalidate(): void {
     this.relations.clear();
     this.functionsByName.clear();
+    this.schemasByRelname.clear();
     this.searchPath = null;
     this.generation++;
   }
@@ -71,6 +80,7 @@ export class Catalog {
       searchPath: fresh(this.searchPath ?? undefined) ?? ['pg_catalog', 'public'],
       relation: (schema, name) => fresh(this.relations.get(`${schema}.${name}`)),
       functions: (schema, name) => fresh(this.functionsByName.get(`${schema}.${name}`)),
+      schemasOf: (name) => fresh(this.schemasByRelname.get(name)),
     };
   }
 
@@ -91,7 +101,9 @@ export class Catalog {
   async load(requests: CatalogRequest[]): Promise<void> {
     const relations = requests.filter((r) => r.type === 'relation');
     const functions = requests.filter((r) => r.type === 'functions');
+    const relnames = requests.filter((r) => r.type === 'relname');
     await Promise.all([
+      relnames.length > 0 ? this.once(`n:${keys(relnames)}`, () => this.loadRelnames(relnames)) : undefined,
       relations.length > 0 ? this.once(`r:${keys(relations)}`, () => this.loadRelations(relations)) : undefined,
       functions.length > 0 ? this.once(`f:${keys(functions)}`, () => this.loadFunctions(functions)) : undefined,
     ]);
@@ -126,6 +138,14 @@ export class Catalog {
         expires,
       });
     }
+  }
+
+  private async loadRelnames(requests: CatalogRequest[]): Promise<void> {
+    const names = requests.map((r) => r.name);
+    const res = await this.query<{ name: string; schemas: string[] }>(relnameSql, [names]);
+    const expires = this.now() + this.ttl;
+    for (const n of names) this.schemasByRelname.set(n, { value: [], expires });
+    for (const row of res.rows) this.schemasByRelname.set(row.name, { value: row.schemas, expires });
   }
 
   private async loadFunctions(requests: CatalogRequest[]): Promise<void> {
