@@ -10,7 +10,7 @@ import { buildFrom, fromNode } from './from.ts';
 import { clauseExpr, operands } from './expr.ts';
 import { withClause } from './cte.ts';
 import { isConstTrue } from './const-fold.ts';
-import type { Privilege, RelationInfo } from './types.ts';
+import { ROW_LOCK_VIA, type Privilege, type RelationInfo } from './types.ts';
 
 interface Target { item: FromItem; rel?: RelationInfo; key: string; name: string }
 
@@ -148,16 +148,21 @@ function merge(env: Env, outer: Scope, v: Node): OutCol[] | null {
   const sourceOnly = childScope(outer, { items: src.items, visible: [src.visible] });
   const targetOnly = targetScope(outer, t);
   checkFilter(env, full, t, v.joinCondition as Node | undefined, 'MERGE INTO', 'predicate');
+  let writes = false;
   for (const w of list(v.mergeWhenClauses)) {
     const c = inner(w);
     const priv = MERGE_PRIV[String(c.commandType)];
     if (priv) for (const k of t.item.lockables) addAction(env, priv, k, 'MERGE');
+    if (priv) writes = true;
     const scope = c.matchKind === 'MERGE_WHEN_NOT_MATCHED_BY_TARGET' ? sourceOnly
       : c.matchKind === 'MERGE_WHEN_NOT_MATCHED_BY_SOURCE' ? targetOnly : full;
     if (c.condition) clauseExpr(env, scope, c.condition as Node, 'predicate');
     setList(env, scope, c.targetList);
     for (const val of list(c.values)) clauseExpr(env, scope, val, 'write');
   }
+  // Only DO NOTHING: nothing is written, but the target is still locked as for writing (ROW EXCLUSIVE),
+  // so it needs what a row lock needs.
+  if (!writes) for (const k of t.item.lockables) addAction(env, 'update', k, ROW_LOCK_VIA);
   if (t.rel) noteRead(env, t.rel, t.key, 'MERGE');
   return returning(env, full, t, v.returningClause as Node | undefined);
 }

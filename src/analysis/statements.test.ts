@@ -89,6 +89,10 @@ test('writes: ON CONFLICT DO UPDATE, MERGE per action, writes through views, TRU
   assert.deepEqual(r.actions.filter((a) => a.via === 'row lock').map((a) => a.object), ['public.orders']);
   const k = one('SELECT 1 FROM public.orders o, public.customers c WHERE o.customer_id = c.id FOR KEY SHARE OF c');
   assert.deepEqual(k.actions.filter((a) => a.via === 'row lock').map((a) => a.object), ['public.customers']);
+  // A MERGE that only does nothing still locks its target as for writing.
+  const n = one('MERGE INTO public.orders o USING (SELECT 1 AS id) s ON o.id = s.id WHEN NOT MATCHED THEN DO NOTHING');
+  assert.deepEqual(n.actions.filter((a) => a.via === 'row lock').map((a) => `${a.privilege}:${a.object}`), ['update:public.orders']);
+  assert.deepEqual(m.actions.filter((a) => a.via === 'row lock'), []);
 });
 
 test('unfiltered writes: no WHERE, constant-true WHERE, WHERE not about the target, MERGE ON true', () => {
