@@ -48,13 +48,6 @@ export class ResponseRelay {
   private copyOut = false;
   /** Set when the session is failing because a result cannot be masked: its rows are dropped. */
   private broken = false;
-  private readonly pushOut = (buf: Buffer, start: number, end: number): void => this.out.pushRange(buf, start, end);
-  private forwardAsIs(msg: RawMessage): void {
-    this.out.pushRange(msg.source, msg.start, msg.end);
-  }
-
-  constructor(private readonly out: OutputBatch, private readonly hooks: RelayHooks) {}
-
   /**
    * Set by an extended-protocol error that arrived before the gateway had
    * forwarded the Sync ending that request: the upstream discards every
@@ -62,6 +55,12 @@ export class ResponseRelay {
    * response and must not be waited for.
    */
   private skippingToSync = false;
+  private readonly pushOut = (buf: Buffer, start: number, end: number): void => this.out.pushRange(buf, start, end);
+  private forwardAsIs(msg: RawMessage): void {
+    this.out.pushRange(msg.source, msg.start, msg.end);
+  }
+
+  constructor(private readonly out: OutputBatch, private readonly hooks: RelayHooks) {}
 
   expect(e: Expectation): void {
     if (this.skippingToSync) {

@@ -89,7 +89,13 @@ export class Catalog {
     return this.searchPath !== null && this.searchPath.expires > this.now();
   }
 
-  async prepare(): Promise<void> {
+  /** Concurrent callers (a session's prefetch, the first analysis) share one lookup. */
+  prepare(): Promise<void> {
+    if (this.fresh()) return Promise.resolve();
+    return this.once('search_path', () => this.loadSearchPath());
+  }
+
+  private async loadSearchPath(): Promise<void> {
     if (this.fresh()) return;
     if (this.searchPath) this.invalidate();
     const res = await this.query<{ path: string[] }>('SELECT pg_catalog.current_schemas(true)::text[] AS path', []);
