@@ -152,8 +152,10 @@ function merge(env: Env, outer: Scope, v: Node): OutCol[] | null {
   for (const w of list(v.mergeWhenClauses)) {
     const c = inner(w);
     const priv = MERGE_PRIV[String(c.commandType)];
-    if (priv) for (const k of t.item.lockables) addAction(env, priv, k, 'MERGE');
-    if (priv) writes = true;
+    if (priv) {
+      for (const k of t.item.lockables) addAction(env, priv, k, 'MERGE');
+      writes = true;
+    }
     const scope = c.matchKind === 'MERGE_WHEN_NOT_MATCHED_BY_TARGET' ? sourceOnly
       : c.matchKind === 'MERGE_WHEN_NOT_MATCHED_BY_SOURCE' ? targetOnly : full;
     if (c.condition) clauseExpr(env, scope, c.condition as Node, 'predicate');
