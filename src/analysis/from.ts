@@ -17,9 +17,14 @@ export function buildFrom(env: Env, scope: Scope, from: unknown, via = 'FROM'): 
   const level = scope.level!;
   for (const n of list(from)) {
     const b = fromNode(env, scope, n, via);
-    level.items.push(...b.items.filter((i) => !level.items.includes(i)));
+    addItems(level.items, b.items);
     level.visible.push(b.visible);
   }
+}
+
+/** A nested join hands back items its own arms already added: each item is in scope once. */
+function addItems(into: FromItem[], items: FromItem[]): void {
+  for (const i of items) if (!into.includes(i)) into.push(i);
 }
 
 function aliasOf(n: Node): { name?: string; cols: string[] } {
@@ -147,10 +152,10 @@ function rangeFunction(env: Env, scope: Scope, v: Node): Built {
 function joinExpr(env: Env, scope: Scope, v: Node, via: string): Built {
   const level = scope.level!;
   const left = fromNode(env, scope, v.larg as Node, via);
-  level.items.push(...left.items);
+  addItems(level.items, left.items);
   level.visible.push(left.visible);
   const right = fromNode(env, scope, v.rarg as Node, via);
-  level.items.push(...right.items);
+  addItems(level.items, right.items);
   level.visible.pop();
   let using = names(v.usingClause);
   if (v.isNatural) using = left.visible.filter((c) => right.visible.some((r) => r.name === c.name)).map((c) => c.name);

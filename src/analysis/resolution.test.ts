@@ -153,3 +153,10 @@ test('a metadata query naming a relation without its schema also names it in eve
   assert.ok(asked.includes('relname:api_keys'));
   assert.ok(r.ok && r.analysis.statements[0].catalogNames?.includes('billing.api_keys'));
 });
+
+test('a table named in an earlier join of a join chain resolves once (psql \\dt, pgbench)', () => {
+  const s = one("SELECT c.relname FROM pg_class c LEFT JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_class c2 ON c2.oid = c.reltype WHERE n.nspname = 'public'");
+  assert.deepEqual(s.guardrails, []);
+  const lateral = one("SELECT o.n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN LATERAL (SELECT n.nspname) AS o(n) WHERE c.relname = 'orders'");
+  assert.deepEqual(lateral.guardrails, []);
+});
