@@ -33,6 +33,7 @@ identities:
     - { name: bench, sha256: ${tokens.bench.sha256}, groups: [bench] }
     - { name: reporter, sha256: ${tokens.reporter.sha256}, groups: [reporting] }
     - { name: sleeper, sha256: ${tokens.sleeper.sha256}, groups: [sleepers] }
+    - { name: scoped, sha256: ${tokens.scoped.sha256}, groups: [scoped] }
 policies:
   - name: bench
     for: { groups: [bench] }
@@ -50,6 +51,12 @@ policies:
       public.people.ssn: last4
     detect:
       public.people.notes: [card, ssn]
+  - name: scoped
+    for: { groups: [scoped] }
+    allow:
+      - read: [public.*]
+    deny:
+      - read: [public.pgbench_accounts]
   - name: sleepers
     for: { groups: [sleepers] }
     allow:
@@ -59,7 +66,7 @@ policies:
 }
 
 before(async () => {
-  for (const name of ['bench', 'reporter', 'sleeper']) tokens[name] = makeToken(name);
+  for (const name of ['bench', 'reporter', 'sleeper', 'scoped']) tokens[name] = makeToken(name);
   cluster = await startCluster();
   await cluster.query(`CREATE ROLE scopegate_gw LOGIN PASSWORD '${GW_PASSWORD}'`);
   await cluster.query('CREATE DATABASE app OWNER scopegate_gw');
@@ -133,6 +140,21 @@ describe('psql', () => {
     assert.match(err, /42501|scopegate: denied/);
     assert.match(err, /current transaction is aborted/);
     assert.match(r.stdout.toString(), /^2$/m);
+  });
+});
+
+describe('psql meta-commands under a deny rule', () => {
+  test('\\d of an allowed table works (its oid follow-ups included); \\dt and an unfiltered pg_class read, which would list the denied table, are refused', async () => {
+    const d = await psql(gw, 'scoped', '\\d people\n');
+    assert.equal(d.code, 0, d.stderr.toString());
+    assert.match(d.stdout.toString(), /email\|text/, `${d.stdout}${d.stderr}`);
+    assert.doesNotMatch(d.stderr.toString(), /denied/);
+    const dt = await psql(gw, 'scoped', '\\dt\nSELECT relname FROM pg_class;\nSELECT count(*) FROM pg_class WHERE relname LIKE \'pgbench_a%\';\nSELECT relname FROM pg_class WHERE relname = \'people\';\n');
+    const errors = dt.stderr.toString().split('\n').filter((l) => /ERROR/.test(l));
+    assert.equal(errors.length, 3, dt.stderr.toString());
+    assert.ok(errors.every((l) => /42501|denied/.test(l)), errors.join('\n'));
+    assert.doesNotMatch(dt.stdout.toString(), /pgbench_accounts/);
+    assert.match(dt.stdout.toString(), /^people$/m);
   });
 });
 

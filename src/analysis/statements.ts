@@ -10,6 +10,8 @@ import { utilityStatement } from './utility.ts';
 import { createTableAs, createView } from './ddl-bodies.ts';
 import { expr } from './expr.ts';
 import { callRoutine } from './functions.ts';
+import { catalogScope } from './catalog-scope.ts';
+import { SYSTEM_SCHEMAS } from './resolve.ts';
 import type { OutputColumn, StatementAnalysis, StatementKind } from './types.ts';
 
 /** What a statement is, beyond the facts that went into the sink. */
@@ -138,8 +140,30 @@ export function buildAnalysis(env: Env, n: Node, sql: string): StatementAnalysis
   };
   if (s.createsTemp.length > 0) a.createsTemp = s.createsTemp;
   if (s.changesCatalog) a.changesCatalog = true;
-  if (s.readsCatalog) a.catalogNames = withSchemas(env, stringConstants(n));
+  if (s.readsCatalog) describeMetadataQuery(env, n, a);
   return a;
+}
+
+/** The names a metadata query is about, and whether some catalog read in it could list every object. */
+function describeMetadataQuery(env: Env, n: Node, a: StatementAnalysis): void {
+  const scope = catalogScope(n);
+  const found = [...stringConstants(n), ...scope.names];
+  let unresolved: string | undefined;
+  for (const p of scope.patterns) {
+    const hits = env.catalog.objectsMatching(p.op, p.pattern);
+    if (hits === undefined) requestMissing(env, { type: 'matching', schema: p.op, name: p.pattern });
+    else if (hits === null) unresolved ??= `a name pattern the catalog could not evaluate ('${p.pattern}')`;
+    else found.push(...hits);
+  }
+  for (const oid of scope.oids) {
+    const hits = env.catalog.objectsWithOid(oid);
+    if (hits === undefined) requestMissing(env, { type: 'oid', schema: '*', name: String(oid) });
+    else found.push(...hits);
+  }
+  if (scope.visible) found.push(...env.catalog.searchPath.filter((s) => !SYSTEM_SCHEMAS.has(s) && !s.startsWith('pg_temp')));
+  a.catalogNames = withSchemas(env, [...new Set(found)]);
+  const unnarrowed = scope.unnarrowed ?? unresolved;
+  if (unnarrowed) a.catalogUnnarrowed = unnarrowed;
 }
 
 const BARE_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;

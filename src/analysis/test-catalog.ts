@@ -1,6 +1,6 @@
 // An in-memory CatalogSnapshot modelled on ../shared/corpus/fixture.sql (database "corpus"), for tests.
 // Views carry pg_get_viewdef() text as PostgreSQL 15 prints it under search_path = pg_catalog.
-import type { CatalogRequest, CatalogSnapshot, ColumnInfo, FunctionInfo, RelationInfo, RelationKind } from './types.ts';
+import type { CatalogRequest, CatalogSnapshot, ColumnInfo, FunctionInfo, PatternOp, RelationInfo, RelationKind } from './types.ts';
 
 const TEXT = 25, INT4 = 23, INT8 = 20, NUMERIC = 1700, DATE = 1082, BOOL = 16, TIMESTAMPTZ = 1184, NAME = 19, OID = 26,
   FLOAT4 = 700, ANYARRAY = 2277, INT2 = 21, FLOAT8 = 701;
@@ -83,6 +83,8 @@ export const FIXTURE_RELATIONS: RelationInfo[] = [
   // system catalogs (never expanded by the analyser)
   rel('pg_catalog', 'pg_class', 'table', 'oid oid, relname name, relnamespace oid, reltype oid, relowner oid, relkind text, reltuples float4, relpages int'),
   rel('pg_catalog', 'pg_namespace', 'table', 'oid oid, nspname name, nspowner oid, nspacl text'),
+  rel('pg_catalog', 'pg_attribute', 'table', 'attrelid oid, attname name, atttypid oid, attnum int2, attnotnull bool, attisdropped bool'),
+  rel('pg_catalog', 'pg_tables', 'view', 'schemaname name, tablename name, tableowner name, tablespace name, hasindexes bool, hasrules bool, hastriggers bool, rowsecurity bool'),
   rel('pg_catalog', 'pg_statistic', 'table', 'starelid oid, staattnum int2, stainherit bool, stanullfrac float4, stavalues1 anyarray'),
   rel('pg_catalog', 'pg_stats', 'view',
     'schemaname name, tablename name, attname name, inherited bool, null_frac float4, avg_width int, n_distinct float4, most_common_vals anyarray, most_common_freqs text, histogram_bounds anyarray, correlation float4'),
@@ -193,12 +195,44 @@ export function fixtureCatalog(opts: FixtureOptions = {}): CatalogSnapshot {
     const k = `${f.schema}.${f.name}`;
     fns.set(k, [...(fns.get(k) ?? []), f]);
   }
+  const user = [...rels.values()].filter((r) => !['pg_catalog', 'information_schema', 'pg_temp'].includes(r.schema));
   return {
     searchPath: opts.searchPath ?? ['pg_catalog', 'public'],
     relation: (schema, name) => rels.get(`${schema}.${name}`) ?? null,
     functions: (schema, name) => fns.get(`${schema}.${name}`) ?? null,
-    schemasOf: (name) => [...rels.values()].filter((r) => r.name === name && !['pg_catalog', 'information_schema', 'pg_temp'].includes(r.schema)).map((r) => r.schema),
+    schemasOf: (name) => user.filter((r) => r.name === name).map((r) => r.schema),
+    objectsMatching: (op, pattern) => {
+      const re = patternRegExp(op, pattern);
+      if (!re) return null;
+      const schemas = [...new Set(user.map((r) => r.schema))].filter((s) => re.test(s));
+      return [...schemas, ...user.filter((r) => re.test(r.name)).map((r) => `${r.schema}.${r.name}`)];
+    },
+    objectsWithOid: (oid) => user.filter((r) => r.oid === oid).map((r) => `${r.schema}.${r.name}`),
   };
+}
+
+/** Enough of PostgreSQL's pattern languages for the fixture's names. */
+function patternRegExp(op: PatternOp, pattern: string): RegExp | null {
+  try {
+    if (op === 'regex') return new RegExp(pattern);
+    if (op === 'iregex') return new RegExp(pattern, 'i');
+    let re = '';
+    for (let i = 0; i < pattern.length; i++) {
+      const c = pattern[i];
+      if (c === '\\' && i + 1 < pattern.length) re += escapeRegExp(pattern[++i]);
+      else if (c === '%') re += '.*';
+      else if (c === '_') re += '.';
+      else if (op === 'similar' && '|*+?()[]{}'.includes(c)) re += c;
+      else re += escapeRegExp(c);
+    }
+    return new RegExp(`^(?:${re})$`, op === 'ilike' ? 'i' : '');
+  } catch {
+    return null;
+  }
+}
+
+function escapeRegExp(c: string): string {
+  return /[.*+?^${}()|[\]\\]/.test(c) ? `\\${c}` : c;
 }
 
 /** A snapshot that starts empty and answers only what was loaded (the missing/re-run protocol). */
@@ -206,17 +240,23 @@ export function lazyCatalog(full: CatalogSnapshot): CatalogSnapshot & { load(req
   const rels = new Map<string, RelationInfo | null>();
   const fns = new Map<string, FunctionInfo[] | null>();
   const relnames = new Map<string, string[]>();
+  const matches = new Map<string, string[] | null>();
+  const oids = new Map<number, string[]>();
   const snap = {
     searchPath: full.searchPath,
     loaded: 0,
     relation: (schema: string, name: string) => rels.get(`${schema}.${name}`),
     functions: (schema: string, name: string) => fns.get(`${schema}.${name}`),
     schemasOf: (name: string) => relnames.get(name),
+    objectsMatching: (op: PatternOp, pattern: string) => matches.get(`${op}:${pattern}`),
+    objectsWithOid: (oid: number) => oids.get(oid),
     load(reqs: CatalogRequest[]): void {
       for (const r of reqs) {
         snap.loaded++;
         if (r.type === 'relation') rels.set(`${r.schema}.${r.name}`, full.relation(r.schema, r.name) ?? null);
         else if (r.type === 'relname') relnames.set(r.name, full.schemasOf(r.name) ?? []);
+        else if (r.type === 'matching') matches.set(`${r.schema}:${r.name}`, full.objectsMatching(r.schema, r.name) ?? null);
+        else if (r.type === 'oid') oids.set(Number(r.name), full.objectsWithOid(Number(r.name)) ?? []);
         else fns.set(`${r.schema}.${r.name}`, full.functions(r.schema, r.name) ?? null);
       }
     },

@@ -109,11 +109,17 @@ export interface StatementAnalysis {
   /** True if the statement changes the catalog (DDL): catalog caches must be invalidated after it runs. */
   changesCatalog?: boolean;
   /**
-   * When the statement reads system catalogs (pg_catalog.*, information_schema.*): every
-   * string constant in it, lower-cased (e.g. 'billing', 'billing.api_keys'), so policy can
-   * refuse metadata queries about objects outside the identity's scope.
+   * When the statement is a metadata query: every string constant in it and every object its
+   * catalog reads are narrowed to (computed names, pattern and oid matches, search-path schemas),
+   * lower-cased (e.g. 'billing', 'billing.api_keys'), so policy can refuse metadata queries about
+   * objects outside the identity's scope.
    */
   catalogNames?: string[];
+  /**
+   * A catalog that lists user objects, read without narrowing it to names (e.g.
+   * "pg_catalog.pg_class"), or a narrowing the gateway could not resolve: the query may list every object.
+   */
+  catalogUnnarrowed?: string;
   /** Transaction control detail, for kind 'transaction'. */
   transaction?: 'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollback-to' | 'prepare-transaction' | 'commit-prepared' | 'rollback-prepared';
 }
@@ -167,13 +173,24 @@ export interface CatalogSnapshot {
   functions(schema: string, name: string): FunctionInfo[] | null | undefined;
   /** The schemas that hold a relation of this name ([] when none). */
   schemasOf(name: string): string[] | undefined;
+  /** User schemas and schema.relation names matching a pattern; null when the pattern could not be evaluated. */
+  objectsMatching(op: PatternOp, pattern: string): string[] | null | undefined;
+  /** The user schema or schema.relation with this oid ([] when none). */
+  objectsWithOid(oid: number): string[] | undefined;
 }
+
+/** Name patterns a metadata query can filter by: LIKE, ILIKE, SIMILAR TO, ~ and ~*. */
+export type PatternOp = 'like' | 'ilike' | 'similar' | 'regex' | 'iregex';
 
 export type CatalogRequest =
   | { type: 'relation'; schema: string; name: string }
   | { type: 'functions'; schema: string; name: string }
   /** Which schemas hold a relation named `name` (schema is '*'). */
-  | { type: 'relname'; schema: '*'; name: string };
+  | { type: 'relname'; schema: '*'; name: string }
+  /** Which user objects match a name pattern (schema holds the operator, name the pattern). */
+  | { type: 'matching'; schema: PatternOp; name: string }
+  /** Which user object has an oid (name holds it in decimal). */
+  | { type: 'oid'; schema: '*'; name: string };
 
 export type AnalysisResult =
   | { ok: true; analysis: QueryAnalysis }

@@ -94,3 +94,20 @@ test('a query is as strict as its strictest statement', () => {
   assert.equal(combine([allow, deny]).decision, 'deny');
   assert.equal(combine([allow]).decision, 'allow');
 });
+
+test('a catalog read that could list every object is denied while a deny rule hides some', () => {
+  const v = decideStatement(reporter, stmt({ catalogNames: [], catalogUnnarrowed: 'pg_catalog.pg_class' }));
+  assert.equal(v.decision, 'deny');
+  assert.match(v.reasons[0].message ?? '', /reads pg_catalog\.pg_class without narrowing.*deny read billing\.\*/);
+  // Nothing hidden: nothing to protect.
+  const open = parseConfig(`
+upstreams: { db: { url: "postgres://u@h/db" } }
+policies:
+  - name: all
+    for: { groups: [all] }
+    allow:
+      - read: ['*.*']
+`);
+  const all = compileEffectivePolicy(open.policies, { name: 'a', groups: ['all'], method: 'token' }, 'db');
+  assert.equal(decideStatement(all, stmt({ catalogNames: [], catalogUnnarrowed: 'pg_catalog.pg_class' })).decision, 'allow');
+});

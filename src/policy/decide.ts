@@ -130,6 +130,10 @@ export function decideStatement(policy: EffectivePolicy, stmt: StatementAnalysis
     const r = decideCatalogName(policy, name);
     if (r) reasons.push(r);
   }
+  if (stmt.catalogUnnarrowed) {
+    const r = decideUnnarrowedCatalog(policy, stmt.catalogUnnarrowed);
+    if (r) reasons.push(r);
+  }
   let decision: Decision = 'allow';
   for (const r of reasons) if (rank[r.decision] > rank[decision]) decision = r.decision;
   const { masks, masked } = outputMasks(policy, stmt.output);
@@ -154,6 +158,27 @@ function decideCatalogName(policy: EffectivePolicy, name: string): Reason | null
     message: `catalog query about '${name}' denied: policy "${hit.policy}" (deny read ${hit.pattern})`,
   };
 }
+
+/**
+ * A catalog read that could list every object: refused when a deny rule hides
+ * some objects, since their names would be listed with the rest.
+ */
+function decideUnnarrowedCatalog(policy: EffectivePolicy, what: string): Reason | null {
+  const hit = policy.rules.find((r) => r.decision === 'deny' && r.privilege === 'read' && !SYSTEM_PATTERN.test(r.pattern));
+  if (!hit) return null;
+  return {
+    decision: 'deny',
+    rule: `policy "${hit.policy}": deny read ${hit.pattern} (catalog metadata)`,
+    privilege: 'read',
+    object: what,
+    via: 'system catalog query',
+    message:
+      `catalog query reads ${what} without narrowing it to a schema or table name, so it would list objects ` +
+      `policy "${hit.policy}" hides (deny read ${hit.pattern}); filter by name, e.g. WHERE table_schema = 'public'`,
+  };
+}
+
+const SYSTEM_PATTERN = /^(pg_catalog|information_schema)\./i;
 
 function patternSchema(pattern: string): string {
   return pattern.toLowerCase().split('.')[0];

@@ -2,7 +2,7 @@
 // The control connection runs as the upstream role, so search_path resolution
 // matches what a session of that role sees.
 import pg from 'pg';
-import type { CatalogRequest, CatalogSnapshot, FunctionInfo, RelationInfo, RelationKind } from '../analysis/types.ts';
+import type { CatalogRequest, CatalogSnapshot, FunctionInfo, PatternOp, RelationInfo, RelationKind } from '../analysis/types.ts';
 
 export interface CatalogSource {
   host: string;
@@ -45,6 +45,24 @@ FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespa
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE (n.nspname, p.proname) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
+/** User objects only: what deny rules can name. */
+const USER_SCHEMA = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'`;
+
+/** The SQL operator of each pattern kind (fixed text: only the pattern is a parameter). */
+const PATTERN_SQL: Record<PatternOp, string> = { like: 'LIKE', ilike: 'ILIKE', similar: 'SIMILAR TO', regex: '~', iregex: '~*' };
+
+const matchingSql = (op: PatternOp): string => `
+SELECT n.nspname || '.' || c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname ${PATTERN_SQL[op]} $1 AND ${USER_SCHEMA}
+UNION ALL
+SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname ${PATTERN_SQL[op]} $1 AND ${USER_SCHEMA}`;
+
+const oidSql = `
+SELECT c.oid::int8 AS oid, n.nspname || '.' || c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = ANY ($1::oid[]) AND ${USER_SCHEMA}
+UNION ALL
+SELECT n.oid::int8, n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid = ANY ($1::oid[]) AND ${USER_SCHEMA}`;
+
 interface Cached<T> { value: T; expires: number }
 
 /** Live catalog of one upstream database, shared by that upstream's sessions. */
@@ -54,6 +72,8 @@ export class Catalog {
   private relations = new Map<string, Cached<RelationInfo | null>>();
   private functionsByName = new Map<string, Cached<FunctionInfo[] | null>>();
   private schemasByRelname = new Map<string, Cached<string[]>>();
+  private matches = new Map<string, Cached<string[] | null>>();
+  private objectsByOid = new Map<number, Cached<string[]>>();
   private searchPath: Cached<string[]> | null = null;
   /** Bumped whenever cached facts are dropped, so caches built on top of them know to drop theirs. */
   generation = 0;
@@ -68,6 +88,8 @@ export class Catalog {
     this.relations.clear();
     this.functionsByName.clear();
     this.schemasByRelname.clear();
+    this.matches.clear();
+    this.objectsByOid.clear();
     this.searchPath = null;
     this.generation++;
   }
@@ -81,6 +103,8 @@ export class Catalog {
       relation: (schema, name) => fresh(this.relations.get(`${schema}.${name}`)),
       functions: (schema, name) => fresh(this.functionsByName.get(`${schema}.${name}`)),
       schemasOf: (name) => fresh(this.schemasByRelname.get(name)),
+      objectsMatching: (op, pattern) => fresh(this.matches.get(`${op}:${pattern}`)),
+      objectsWithOid: (oid) => fresh(this.objectsByOid.get(oid)),
     };
   }
 
@@ -108,8 +132,12 @@ export class Catalog {
     const relations = requests.filter((r) => r.type === 'relation');
     const functions = requests.filter((r) => r.type === 'functions');
     const relnames = requests.filter((r) => r.type === 'relname');
+    const patterns = requests.filter((r) => r.type === 'matching');
+    const oids = requests.filter((r) => r.type === 'oid');
     await Promise.all([
       relnames.length > 0 ? this.once(`n:${keys(relnames)}`, () => this.loadRelnames(relnames)) : undefined,
+      patterns.length > 0 ? this.once(`m:${keys(patterns)}`, () => this.loadMatches(patterns)) : undefined,
+      oids.length > 0 ? this.once(`o:${keys(oids)}`, () => this.loadOids(oids)) : undefined,
       relations.length > 0 ? this.once(`r:${keys(relations)}`, () => this.loadRelations(relations)) : undefined,
       functions.length > 0 ? this.once(`f:${keys(functions)}`, () => this.loadFunctions(functions)) : undefined,
     ]);
@@ -152,6 +180,29 @@ export class Catalog {
     const expires = this.now() + this.ttl;
     for (const n of names) this.schemasByRelname.set(n, { value: [], expires });
     for (const row of res.rows) this.schemasByRelname.set(row.name, { value: row.schemas, expires });
+  }
+
+  private async loadMatches(requests: CatalogRequest[]): Promise<void> {
+    for (const r of requests) {
+      const op = r.schema as PatternOp;
+      let names: string[] | null;
+      try {
+        names = (await this.query<{ name: string }>(matchingSql(op), [r.name])).rows.map((row) => row.name);
+      } catch (err) {
+        // An invalid or too complex pattern: unresolved, so the statement counts as unnarrowed (and the error is the database's to report).
+        if (!(err instanceof pg.DatabaseError)) throw err;
+        names = null;
+      }
+      this.matches.set(`${op}:${r.name}`, { value: names, expires: this.now() + this.ttl });
+    }
+  }
+
+  private async loadOids(requests: CatalogRequest[]): Promise<void> {
+    const oids = requests.map((r) => Number(r.name)).filter((o) => Number.isInteger(o) && o >= 0 && o <= 0xffffffff);
+    const res = await this.query<{ oid: string; name: string }>(oidSql, [oids]);
+    const expires = this.now() + this.ttl;
+    for (const r of requests) this.objectsByOid.set(Number(r.name), { value: [], expires });
+    for (const row of res.rows) this.objectsByOid.set(Number(row.oid), { value: [row.name], expires });
   }
 
   private async loadFunctions(requests: CatalogRequest[]): Promise<void> {
