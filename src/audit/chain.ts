@@ -72,7 +72,8 @@ export class HashChain {
     const buf = w.bytes;
     buf[n] = 0x7d; // }
     const hash = sha256Hex(buf.subarray(0, n + 1));
-    w.ascii(`,"hash":"${hash}"}\n`);
+    w.member64('hash', hash);
+    w.ascii('}\n');
     const end = w.length;
     const bytes = Buffer.allocUnsafe(end);
     buf.copy(bytes, 0, 0, end);

@@ -10,10 +10,18 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 const REPEATING = new Set(['type', 'session', 'identity', 'upstream', 'fingerprint', 'verdict', 'tag']);
 const SKIPPED = new Set(['at', 'type', 'v', 'seq', 'prev', 'hash']);
 
+/** What writing a member needs to know about its key, looked up once per member. */
+interface KeyInfo {
+  /** `,"key":` in UTF-8. */
+  bytes: Buffer;
+  repeating: boolean;
+  skipped: boolean;
+}
+
 export class RecordBytes {
   private buf = Buffer.allocUnsafe(16 * 1024);
   private pos = 0;
-  private readonly keys = new Map<string, Buffer>();
+  private readonly keys = new Map<string, KeyInfo>();
   private readonly quoted = new Map<string, Buffer>();
 
   /** The body without its closing brace, from offset 0; returns its length. */
@@ -24,13 +32,23 @@ export class RecordBytes {
     if (fields.at !== undefined) this.member('at', fields.at);
     if (fields.type !== undefined) this.member('type', fields.type);
     for (const key in fields) {
-      if (SKIPPED.has(key)) continue;
       const value = fields[key];
       if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
-      this.member(key, value);
+      const info = this.keyInfo(key);
+      if (!info.skipped) this.value(info, value);
     }
-    this.ascii(`,"prev":"${prev}"`);
+    this.member64('prev', prev);
     return this.pos;
+  }
+
+  /** A member whose value is 64 ASCII characters (a hex digest): written natively, no string built. */
+  member64(key: 'prev' | 'hash', value: string): void {
+    this.copy(this.keyInfo(key).bytes);
+    this.reserve(66);
+    const buf = this.buf;
+    buf[this.pos++] = 0x22;
+    this.pos += buf.write(value, this.pos, 'latin1');
+    buf[this.pos++] = 0x22;
   }
 
   /** The buffer written into (valid up to the returned length, until the next write). */
@@ -47,27 +65,47 @@ export class RecordBytes {
   }
 
   private member(key: string, value: unknown): void {
-    this.copy(this.keyBytes(key));
+    this.value(this.keyInfo(key), value);
+  }
+
+  private value(key: KeyInfo, value: unknown): void {
+    this.copy(key.bytes);
     if (typeof value === 'string') {
-      if (REPEATING.has(key)) return this.copy(this.quotedBytes(value));
-      if (NEEDS_ESCAPE.test(value)) return this.text(JSON.stringify(value));
-      this.reserve(2);
-      this.buf[this.pos++] = 0x22;
-      this.text(value);
-      this.buf[this.pos++] = 0x22;
+      if (key.repeating) return this.copy(this.quotedBytes(value));
+      if (!this.plainString(value)) this.text(JSON.stringify(value));
       return;
     }
     if (typeof value === 'number') return this.ascii(Number.isFinite(value) ? String(value) : 'null');
     this.text(JSON.stringify(value));
   }
 
-  private keyBytes(key: string): Buffer {
-    let b = this.keys.get(key);
-    if (b === undefined) {
-      b = Buffer.from(`,${JSON.stringify(key)}:`, 'utf8');
-      if (this.keys.size < 256) this.keys.set(key, b);
+  /**
+   * A string of printable ASCII other than `"` and `\`, quoted, in one pass
+   * (most SQL text is): false, with nothing written, for anything else.
+   */
+  private plainString(s: string): boolean {
+    const n = s.length;
+    this.reserve(n + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+      buf[p++] = c;
     }
-    return b;
+    buf[p++] = 0x22;
+    this.pos = p;
+    return true;
+  }
+
+  private keyInfo(key: string): KeyInfo {
+    let info = this.keys.get(key);
+    if (info === undefined) {
+      info = { bytes: Buffer.from(`,${JSON.stringify(key)}:`, 'utf8'), repeating: REPEATING.has(key), skipped: SKIPPED.has(key) };
+      if (this.keys.size < 256) this.keys.set(key, info);
+    }
+    return info;
   }
 
   private quotedBytes(text: string): Buffer {
