@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkLine, HashChain, serialise } from './chain.ts';
 import type { AuditEvent } from './types.ts';
+import { RanStatementEvent } from './ran-statement.ts';
 import { createHash } from 'node:crypto';
 
 /** What the body was defined as before serialise existed: one merged object through JSON.stringify. */
@@ -53,4 +54,23 @@ test('a sealed record is its body plus the hash member, in UTF-8 with a newline,
     assert.equal(checkLine(record.line).ok, true);
     prev = hash;
   });
+});
+
+test('a ran-statement event is written member by member exactly as the enumerated plain object would be', () => {
+  const numbers = [0, -0, 1.5, 3, NaN, Infinity, 2 ** 53];
+  let n = 0;
+  for (const s of awkward) {
+    for (const num of numbers) {
+      const event = new RanStatementEvent(
+        '2026-11-24T00:00:00.000Z', s, 'bench', n % 2 ? s : 'db', `SELECT '${s}'`, 'abcdef0123456789',
+        n % 3 ? [s, 'x.y'] : undefined, num, n, n % 2 ? undefined : `SELECT ${n}`, n % 5 ? undefined : s,
+        n % 4 ? undefined : { columns: ['a'], rows: [[s, null]] },
+      );
+      const plain = { ...event } as unknown as AuditEvent;
+      assert.equal(Object.getPrototypeOf(plain), Object.prototype);
+      ++n;
+      assert.equal(serialise(event, n, 'p'.repeat(64)), serialise(plain, n, 'p'.repeat(64)));
+      assert.equal(serialise(event, n, 'p'.repeat(64)), reference(event, n, 'p'.repeat(64)));
+    }
+  }
 });

@@ -30,7 +30,8 @@ export interface FanoutChild {
 export class FanoutSink implements AuditSink {
   private readonly children: { sink: SealedSink; required: boolean }[];
   private readonly chain: HashChain;
-  private queue: AuditEvent[] = [];
+  /** Sealed as written (while the event is fresh in the cache), handed on in batches. */
+  private queue: SealedRecord[] = [];
   private scheduled = false;
   private closed = false;
 
@@ -51,9 +52,9 @@ export class FanoutSink implements AuditSink {
 
   write(event: AuditEvent): void {
     if (this.closed) return;
-    this.queue.push(event);
-    // Events are sealed and handed on in batches every few milliseconds (or at
-    // once when many are queued), so a busy gateway makes one write for many
+    this.queue.push(this.chain.seal(event));
+    // Records are handed on in batches every few milliseconds (or at once
+    // when many are queued), so a busy gateway makes one write for many
     // statements instead of one per statement; flush() still writes at once.
     if (this.queue.length >= BATCH_NOW) this.pump();
     else if (!this.scheduled) {
@@ -98,9 +99,8 @@ export class FanoutSink implements AuditSink {
   private pump(): void {
     this.scheduled = false;
     if (this.queue.length === 0) return;
-    const events = this.queue;
+    const sealed = this.queue;
     this.queue = [];
-    const sealed = events.map((e) => this.chain.seal(e));
     for (const c of this.children) c.sink.writeSealed(sealed);
   }
 }

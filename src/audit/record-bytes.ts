@@ -3,6 +3,7 @@
 // first. Concatenated strings must be flattened and encoded again before they
 // can be hashed or written, which cost more than the serialisation itself.
 import type { AuditEvent } from './types.ts';
+import { RanStatementEvent } from './ran-statement.ts';
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
@@ -26,6 +27,7 @@ export class RecordBytes {
 
   /** The body without its closing brace, from offset 0; returns its length. */
   writeOpen(event: AuditEvent, seq: number, prev: string): number {
+    if (event instanceof RanStatementEvent) return this.writeRanStatement(event, seq, prev);
     const fields = event as unknown as Record<string, unknown>;
     this.pos = 0;
     this.ascii(`{"v":1,"seq":${seq}`);
@@ -37,6 +39,42 @@ export class RecordBytes {
       const info = this.keyInfo(key);
       if (!info.skipped) this.value(info, value);
     }
+    this.member64('prev', prev);
+    return this.pos;
+  }
+
+  /** Members of the key information used by writeRanStatement, looked up once. */
+  private ran: Record<keyof RanStatementEvent, KeyInfo> | null = null;
+
+  /**
+   * The same text writeOpen's enumeration gives for this event (its members
+   * in declaration order, undefined ones left out), with each member read
+   * by name rather than enumerated and looked up.
+   */
+  private writeRanStatement(e: RanStatementEvent, seq: number, prev: string): number {
+    const k = (this.ran ??= {
+      at: this.keyInfo('at'), type: this.keyInfo('type'), session: this.keyInfo('session'), identity: this.keyInfo('identity'),
+      upstream: this.keyInfo('upstream'), sql: this.keyInfo('sql'), fingerprint: this.keyInfo('fingerprint'), verdict: this.keyInfo('verdict'),
+      masked: this.keyInfo('masked'), durationMs: this.keyInfo('durationMs'), rows: this.keyInfo('rows'), tag: this.keyInfo('tag'),
+      error: this.keyInfo('error'), result: this.keyInfo('result'),
+    });
+    this.pos = 0;
+    this.ascii('{"v":1,"seq":');
+    this.ascii(String(seq));
+    this.opt(k.at, e.at);
+    this.opt(k.type, e.type);
+    this.opt(k.session, e.session);
+    this.opt(k.identity, e.identity);
+    this.opt(k.upstream, e.upstream);
+    this.opt(k.sql, e.sql);
+    this.opt(k.fingerprint, e.fingerprint);
+    this.opt(k.verdict, e.verdict);
+    this.opt(k.masked, e.masked);
+    this.opt(k.durationMs, e.durationMs);
+    this.opt(k.rows, e.rows);
+    this.opt(k.tag, e.tag);
+    this.opt(k.error, e.error);
+    this.opt(k.result, e.result);
     this.member64('prev', prev);
     return this.pos;
   }
@@ -62,6 +100,11 @@ export class RecordBytes {
     const grown = Buffer.allocUnsafe(Math.max(this.pos + n, 2 * this.buf.length));
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
+  }
+
+  /** A member, left out when undefined (as enumeration leaves it out). */
+  private opt(key: KeyInfo, value: unknown): void {
+    if (value !== undefined) this.value(key, value);
   }
 
   private member(key: string, value: unknown): void {
@@ -119,9 +162,18 @@ export class RecordBytes {
   }
 
   private copy(b: Buffer): void {
-    this.reserve(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    const n = b.length;
+    this.reserve(n);
+    if (n > 32) {
+      this.buf.set(b, this.pos);
+      this.pos += n;
+      return;
+    }
+    // Keys and short repeated values: a loop costs less than set()'s call.
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = b[i];
+    this.pos = p;
   }
 
   /** Text known to be ASCII (numbers, hex, fixed punctuation). */

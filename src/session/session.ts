@@ -25,6 +25,7 @@ import type { UpstreamInput } from '../upstream/connect.ts';
 import type { ApprovalsPort } from './approvals-port.ts';
 import { fingerprintSql } from '../audit/fingerprint.ts';
 import { isoTime } from '../audit/iso-time.ts';
+import { RanStatementEvent } from '../audit/ran-statement.ts';
 import type { SessionMetrics } from '../metrics/metrics.ts';
 import { policyWithGrants } from './grants.ts';
 import { encodeNoticeResponse } from '../protocol/backend.ts';
@@ -644,22 +645,13 @@ export class Session {
     const now = this.deps.now();
     this.deps.metrics?.upstream((now - plan.startedAt) / 1000);
     if (!this.auditing) return;
-    this.deps.audit.write({
-      type: 'statement',
-      session: this.deps.id,
-      identity: this.deps.identity.name,
-      upstream: this.deps.upstreamName,
-      sql: plan.sql,
-      fingerprint: this.fingerprintOf(plan),
-      verdict: 'allow',
-      masked: plan.verdict.maskedColumns.length > 0 ? plan.verdict.maskedColumns : undefined,
-      durationMs: now - plan.startedAt,
-      rows: outcome.rows,
-      tag: outcome.tag,
-      error: outcome.error,
-      result: plan.recorded,
-      at: isoTime(now),
-    });
+    const masked = plan.verdict.maskedColumns;
+    this.deps.audit.write(
+      new RanStatementEvent(
+        isoTime(now), this.deps.id, this.deps.identity.name, this.deps.upstreamName, plan.sql, this.fingerprintOf(plan),
+        masked.length > 0 ? masked : undefined, now - plan.startedAt, outcome.rows, outcome.tag, outcome.error, plan.recorded,
+      ),
+    );
   }
 
   private fail(err: PgError): void {
