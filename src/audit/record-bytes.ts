@@ -60,18 +60,22 @@ export class RecordBytes {
     });
     this.pos = 0;
     this.ascii('{"v":1,"seq":');
-    this.ascii(String(seq));
+    this.digits(seq);
     this.opt(k.at, e.at);
-    this.opt(k.type, e.type);
-    this.opt(k.session, e.session);
-    this.opt(k.identity, e.identity);
-    this.opt(k.upstream, e.upstream);
+    const prefix = this.sessionPrefix(e);
+    if (prefix) this.copy(prefix);
+    else {
+      this.opt(k.type, e.type);
+      this.opt(k.session, e.session);
+      this.opt(k.identity, e.identity);
+      this.opt(k.upstream, e.upstream);
+    }
     this.opt(k.sql, e.sql);
     this.opt(k.fingerprint, e.fingerprint);
     this.opt(k.verdict, e.verdict);
     this.opt(k.masked, e.masked);
-    this.opt(k.durationMs, e.durationMs);
-    this.opt(k.rows, e.rows);
+    this.count(k.durationMs, e.durationMs);
+    this.count(k.rows, e.rows);
     this.opt(k.tag, e.tag);
     this.opt(k.error, e.error);
     this.opt(k.result, e.result);
@@ -100,6 +104,48 @@ export class RecordBytes {
     const grown = Buffer.allocUnsafe(Math.max(this.pos + n, 2 * this.buf.length));
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
+  }
+
+  /** Per session id: the type, session, identity and upstream members as written, which stay the same for all its statements. */
+  private readonly prefixes = new Map<string, { identity: string; upstream: string; bytes: Buffer }>();
+
+  private sessionPrefix(e: RanStatementEvent): Buffer | null {
+    const { session, identity, upstream } = e;
+    if (typeof session !== 'string' || typeof identity !== 'string' || typeof upstream !== 'string') return null;
+    const hit = this.prefixes.get(session);
+    if (hit && hit.identity === identity && hit.upstream === upstream) return hit.bytes;
+    const k = this.ran!;
+    const bytes = Buffer.concat([
+      k.type.bytes, this.quotedBytes('statement'), k.session.bytes, this.quotedBytes(session),
+      k.identity.bytes, this.quotedBytes(identity), k.upstream.bytes, this.quotedBytes(upstream),
+    ]);
+    if (this.prefixes.size >= 4096) this.prefixes.clear();
+    this.prefixes.set(session, { identity, upstream, bytes });
+    return bytes;
+  }
+
+  /** A member holding a count or a duration: small whole numbers are written as digits, without a string. */
+  private count(key: KeyInfo, value: unknown): void {
+    if (typeof value === 'number' && value >= 0 && value <= 0x7fffffff && Number.isInteger(value)) {
+      this.copy(key.bytes);
+      this.digits(value);
+    } else this.opt(key, value);
+  }
+
+  /** A whole number in 0 … 2^31-1 (larger ones through String). */
+  private digits(n: number): void {
+    if (n > 0x7fffffff) return this.ascii(String(n));
+    this.reserve(10);
+    const buf = this.buf;
+    let len = 1;
+    for (let x = n; x >= 10; x = (x / 10) | 0) len++;
+    let p = this.pos + len;
+    this.pos = p;
+    let x = n | 0;
+    do {
+      buf[--p] = 0x30 + (x % 10);
+      x = (x / 10) | 0;
+    } while (x > 0);
   }
 
   /** A member, left out when undefined (as enumeration leaves it out). */
