@@ -14,6 +14,7 @@ import { TokenDirectory } from '../identity/tokens.ts';
 import { compileEffectivePolicy, type EffectivePolicy } from '../policy/compile.ts';
 import type { Identity, MaskStrategy } from '../policy/types.ts';
 import type { AuditSink } from '../audit/types.ts';
+import { SocketInput } from '../protocol/socket-input.ts';
 import { connectUpstream, parseUpstreamUrl, type UpstreamTarget } from '../upstream/connect.ts';
 import { Catalog } from '../upstream/catalog.ts';
 import { EphemeralRoles, deriveGrants, type RoleGrants } from '../upstream/roles.ts';
@@ -195,7 +196,7 @@ export class Gateway {
         type: 'session_start', session: id, identity: identity.name, groups: identity.groups, upstream: upstream.name,
         client, tls: hello.tls, method: identity.method, at: new Date(this.deps.now()).toISOString(),
       });
-      const session = new Session(socket, hello.framer, up.socket, up.input, up.framer, {
+      const session = new Session(socket, SocketInput.adopt(socket), hello.framer, up.socket, up.input, up.framer, {
         id, identity, upstreamName: upstream.name, policy, analyzer: upstream.analyzer, catalog: upstream.catalog,
         audit: this.deps.audit, hashKey: this.deps.hashKey, maxPrepared: this.config.limits.max_prepared_per_session,
         maskByColumn, now: this.deps.now, log: this.deps.log, approvals: this.deps.approvals,

@@ -21,7 +21,7 @@ import { ResponseRelay } from './relay.ts';
 import { OutputBatch } from './output-batch.ts';
 import { expectBind, expectClose, expectDescribe, expectExecute, expectParse, expectQuery, expectSync, type ResultPlan } from './expectations.ts';
 import type { Catalog } from '../upstream/catalog.ts';
-import type { UpstreamInput } from '../upstream/connect.ts';
+import type { SocketInput } from '../protocol/socket-input.ts';
 import type { ApprovalsPort } from './approvals-port.ts';
 import { fingerprintSql } from '../audit/fingerprint.ts';
 import { isoTime } from '../audit/iso-time.ts';
@@ -77,9 +77,10 @@ export class Session {
 
   constructor(
     private readonly client: Socket,
+    private readonly clientInput: SocketInput,
     private readonly clientFramer: MessageFramer,
     private readonly upstream: Socket,
-    private readonly upstreamInput: UpstreamInput,
+    private readonly upstreamInput: SocketInput,
     private readonly upstreamFramer: MessageFramer,
     private readonly deps: SessionDeps,
   ) {
@@ -104,7 +105,7 @@ export class Session {
   }
 
   start(): void {
-    this.client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    this.clientInput.listen((chunk: Buffer) => this.onClientData(chunk));
     this.upstreamInput.listen((chunk: Buffer) => this.onUpstreamData(chunk));
     this.client.on('drain', () => this.upstream.resume());
     this.upstream.on('drain', () => this.client.resume());

@@ -6,6 +6,7 @@ import { decodeBackend } from '../protocol/backend.ts';
 import { encodePassword, encodeSASLInitialResponse, encodeSASLResponse, encodeSSLRequest, encodeStartupMessage } from '../protocol/frontend.ts';
 import { ScramClient, md5PasswordHash } from '../protocol/scram.ts';
 import { PgError } from '../protocol/errors.ts';
+import { SocketInput } from '../protocol/socket-input.ts';
 import type { BackendMessage } from '../protocol/types.ts';
 
 export interface UpstreamTarget {
@@ -20,7 +21,7 @@ export interface UpstreamTarget {
 export interface UpstreamSession {
   socket: net.Socket;
   /** The socket's bytes: listen here, not to 'data' (a plain TCP socket has no 'data' events). */
-  input: UpstreamInput;
+  input: SocketInput;
   framer: MessageFramer;
   /** ParameterStatus messages received during startup, in order. */
   parameters: [string, string][];
@@ -39,73 +40,13 @@ export function parseUpstreamUrl(url: string): Omit<UpstreamTarget, 'password' |
   };
 }
 
-/**
- * Where an upstream connection's bytes go: to one listener at a time (the
- * startup reader, then the session).
- *
- * A plain TCP connection is read with `onread`, bypassing the Readable stream
- * (its buffering and nextTick bookkeeping) on the hottest path of the gateway.
- * Listeners keep what they are given (framer, output batch, socket writes that
- * complete later), so a read buffer is never written again once delivered: a
- * large read hands its buffer over and the next read gets a new one; a small
- * read (a pgbench answer) is copied out and the buffer is reused.
- * TLS connections keep 'data' events.
- */
-export class UpstreamInput {
-  private listener: (chunk: Buffer) => void = () => undefined;
-  readonly deliver = (chunk: Buffer): void => this.listener(chunk);
-
-  listen(listener: (chunk: Buffer) => void): void {
-    this.listener = listener;
-  }
-
-  /** Options for net.connect that route reads here. */
-  static tap(input: UpstreamInput): net.OnReadOpts {
-    let buffer = Buffer.allocUnsafe(READ_BYTES);
-    let handedOver = false;
-    return {
-      // Called after each callback, for the next read (and once before the first).
-      buffer: (): Buffer => {
-        if (handedOver) {
-          buffer = Buffer.allocUnsafe(READ_BYTES);
-          handedOver = false;
-        }
-        return buffer;
-      },
-      callback: (n: number, buf: Uint8Array): boolean => {
-        let chunk: Buffer;
-        if (n >= HAND_OVER_BYTES) {
-          chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
-          handedOver = true;
-        } else {
-          chunk = Buffer.allocUnsafe(n);
-          chunk.set(n === buf.length ? buf : buf.subarray(0, n));
-        }
-        input.deliver(chunk);
-        return true;
-      },
-    };
-  }
-
-  /** For a socket that emits 'data' (TLS). */
-  static fromEvents(socket: net.Socket): UpstreamInput {
-    const input = new UpstreamInput();
-    socket.on('data', input.deliver);
-    return input;
-  }
-}
-
-const READ_BYTES = 64 * 1024;
-/** Reads at least this large keep their buffer (copying them would cost more than a new buffer). */
-const HAND_OVER_BYTES = 8 * 1024;
-
 export async function connectUpstream(target: UpstreamTarget, startupParams: Record<string, string>, timeoutMs = 10_000): Promise<UpstreamSession> {
-  const tapped = target.tls === 'disable' ? new UpstreamInput() : null;
+  const tapped = target.tls === 'disable' ? new SocketInput() : null;
   let socket = await openSocket(target.host, target.port, timeoutMs, tapped);
   try {
     socket = await negotiateTls(socket, target);
     socket.setNoDelay(true);
-    const input = tapped ?? UpstreamInput.fromEvents(socket);
+    const input = tapped ?? SocketInput.fromEvents(socket);
     const reader = new MessageReader(socket, input, timeoutMs);
     socket.write(encodeStartupMessage({ ...startupParams, user: target.user, database: target.database }));
     await authenticate(socket, reader, target);
@@ -126,9 +67,9 @@ export async function connectUpstream(target: UpstreamTarget, startupParams: Rec
   }
 }
 
-function openSocket(host: string, port: number, timeoutMs: number, tapped: UpstreamInput | null): Promise<net.Socket> {
+function openSocket(host: string, port: number, timeoutMs: number, tapped: SocketInput | null): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = tapped ? net.connect({ host, port, onread: UpstreamInput.tap(tapped) }) : net.connect({ host, port });
+    const socket = tapped ? net.connect({ host, port, onread: SocketInput.tap(tapped) }) : net.connect({ host, port });
     const timer = setTimeout(() => socket.destroy(new Error('upstream connect timeout')), timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -235,7 +176,7 @@ class MessageReader {
 
   constructor(
     private readonly socket: net.Socket,
-    private readonly input: UpstreamInput,
+    private readonly input: SocketInput,
     timeoutMs: number,
   ) {
     input.listen(this.onData);

@@ -1,0 +1,116 @@
+// Where a socket's bytes go: to one listener at a time (a startup reader,
+// then the session).
+//
+// A plain TCP socket is read with Node's `onread` (a buffer we own and a
+// callback), bypassing the Readable stream (its buffering, a Buffer per read
+// and nextTick bookkeeping) on the hottest path of the gateway. Listeners keep
+// what they are given (framer, output batch, socket writes that complete
+// later), so a read buffer is never written again once delivered: a large
+// read hands its buffer over and the next read gets a new one; a small read
+// (a pgbench query or answer) is copied out and the buffer is reused.
+import net from 'node:net';
+import { TLSSocket } from 'node:tls';
+
+const READ_BYTES = 64 * 1024;
+/** Reads at least this large keep their buffer (copying them would cost more than a new buffer). */
+const HAND_OVER_BYTES = 8 * 1024;
+
+export class SocketInput {
+  /** True when reads bypass the Readable stream. */
+  viaOnread = false;
+  private listener: (chunk: Buffer) => void = () => undefined;
+  readonly deliver = (chunk: Buffer): void => this.listener(chunk);
+
+  listen(listener: (chunk: Buffer) => void): void {
+    this.listener = listener;
+  }
+
+  /** Options for net.connect that route reads here. */
+  static tap(input: SocketInput): net.OnReadOpts & { buffer: () => Buffer } {
+    let buffer = Buffer.allocUnsafe(READ_BYTES);
+    let handedOver = false;
+    return {
+      // Called after each callback, for the next read (and once before the first).
+      buffer: (): Buffer => {
+        if (handedOver) {
+          buffer = Buffer.allocUnsafe(READ_BYTES);
+          handedOver = false;
+        }
+        return buffer;
+      },
+      callback: (n: number, buf: Uint8Array): boolean => {
+        let chunk: Buffer;
+        if (n >= HAND_OVER_BYTES) {
+          chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+          handedOver = true;
+        } else {
+          chunk = Buffer.allocUnsafe(n);
+          chunk.set(n === buf.length ? buf : buf.subarray(0, n));
+        }
+        input.deliver(chunk);
+        return true;
+      },
+    };
+  }
+
+  /** For a socket that emits 'data' (TLS). */
+  static fromEvents(socket: net.Socket): SocketInput {
+    const input = new SocketInput();
+    socket.on('data', input.deliver);
+    return input;
+  }
+
+  /**
+   * The reads of a socket the gateway accepted, which must be paused with no
+   * 'data' listener: through `onread` when this Node allows it for a plain
+   * TCP socket, else through 'data' events. net.Server has no `onread`
+   * option, so the socket is given what net.Socket's constructor would have
+   * set for one (see onreadSlots); the caller resumes it.
+   */
+  static adopt(socket: net.Socket): SocketInput {
+    const slots = onreadSlots();
+    const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } })._handle;
+    if (slots === null || socket instanceof TLSSocket || typeof handle?.useUserBuffer !== 'function') return SocketInput.fromEvents(socket);
+    const input = new SocketInput();
+    const tap = SocketInput.tap(input);
+    const first = tap.buffer();
+    const fields = socket as unknown as Record<symbol, unknown>;
+    fields[slots.buffer] = first;
+    fields[slots.callback] = tap.callback;
+    fields[slots.next] = tap.buffer;
+    handle.useUserBuffer(first);
+    input.viaOnread = true;
+    return input;
+  }
+}
+
+interface OnreadSlots {
+  buffer: symbol;
+  callback: symbol;
+  next: symbol;
+}
+
+let slots: OnreadSlots | null | undefined;
+
+/**
+ * Where net.Socket keeps an `onread` buffer, its callback and the function
+ * that gives the next buffer: found on a socket constructed with an `onread`
+ * whose values are recognised, so a Node that keeps them otherwise gives null
+ * (and 'data' events are used), never a wrong guess.
+ */
+export function onreadSlots(): OnreadSlots | null {
+  if (slots !== undefined) return slots;
+  const buffer = Buffer.alloc(1);
+  const callback = (): boolean => true;
+  const next = (): Buffer => buffer;
+  // The constructor takes `onread` (documented there), though @types/node lists it only for connect().
+  const construct = (onread: net.OnReadOpts): Record<symbol, unknown> => new net.Socket({ onread } as net.SocketConstructorOpts) as unknown as Record<symbol, unknown>;
+  const probe = construct({ buffer, callback });
+  const withNext = construct({ buffer: next, callback });
+  const find = (o: Record<symbol, unknown>, value: unknown): symbol | undefined => Object.getOwnPropertySymbols(o).find((s) => o[s] === value);
+  const b = find(probe, buffer);
+  const c = find(probe, callback);
+  const n = find(withNext, next);
+  slots = b && c && n && probe[n] === null ? { buffer: b, callback: c, next: n } : null;
+  return slots;
+}
