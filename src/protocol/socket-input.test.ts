@@ -89,3 +89,42 @@ test('a TLS socket keeps data events', () => {
   assert.equal(socket.listenerCount('data'), 1);
   socket.destroy();
 });
+
+test('bytes a paused socket read into its stream buffer before adopt() come first, then what follows', async () => {
+  const got: Buffer[] = [];
+  let input: SocketInput | undefined;
+  let accepted: net.Socket | undefined;
+  const server = net.createServer((s) => {
+    accepted = s;
+    // As the handshake does: read the first packet with 'data', then pause and stop listening.
+    s.once('data', (first) => {
+      got.push(first);
+      s.pause();
+      // The client keeps sending while the gateway authenticates; Node keeps reading into the stream buffer.
+      setTimeout(() => {
+        assert.ok(s.readableLength > 0, 'bytes wait in the stream buffer');
+        input = SocketInput.adopt(s);
+        input.listen((chunk) => got.push(chunk));
+        s.resume();
+      }, 100);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const c = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port });
+  await new Promise<void>((r) => c.on('connect', r));
+  c.write('startup|');
+  await new Promise((r) => setTimeout(r, 30));
+  c.write('pipelined query|');
+  await new Promise((r) => setTimeout(r, 150));
+  c.write('after');
+  const want = 'startup|pipelined query|after';
+  try {
+    for (let i = 0; i < 200 && Buffer.concat(got).length < want.length; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(input?.viaOnread, true);
+    assert.equal(Buffer.concat(got).toString(), want);
+  } finally {
+    c.destroy();
+    accepted?.destroy();
+    server.close();
+  }
+});

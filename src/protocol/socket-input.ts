@@ -18,11 +18,20 @@ const HAND_OVER_BYTES = 8 * 1024;
 export class SocketInput {
   /** True when reads bypass the Readable stream. */
   viaOnread = false;
-  private listener: (chunk: Buffer) => void = () => undefined;
-  readonly deliver = (chunk: Buffer): void => this.listener(chunk);
+  private listener: ((chunk: Buffer) => void) | null = null;
+  /** What arrived before anyone listened, delivered to the first listener. */
+  private held: Buffer[] = [];
+  readonly deliver = (chunk: Buffer): void => {
+    if (this.listener) this.listener(chunk);
+    else this.held.push(chunk);
+  };
 
   listen(listener: (chunk: Buffer) => void): void {
     this.listener = listener;
+    const held = this.held;
+    if (held.length === 0) return;
+    this.held = [];
+    for (const chunk of held) listener(chunk);
   }
 
   /** Options for net.connect that route reads here. */
@@ -80,6 +89,9 @@ export class SocketInput {
     fields[slots.next] = tap.buffer;
     handle.useUserBuffer(first);
     input.viaOnread = true;
+    // A paused socket keeps reading into its Readable buffer until that is
+    // full: those bytes come first, since the stream will not emit them now.
+    for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) input.deliver(chunk);
     return input;
   }
 }
