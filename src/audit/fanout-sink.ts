@@ -30,7 +30,10 @@ export interface FanoutChild {
 export class FanoutSink implements AuditSink {
   private readonly children: { sink: SealedSink; required: boolean }[];
   private readonly chain: HashChain;
-  /** Sealed as written (while the event is fresh in the cache), handed on in batches. */
+  /** Events written during the current turn, sealed as soon as it ends (see write). */
+  private fresh: AuditEvent[] = [];
+  private sealing = false;
+  /** Sealed records, handed on in batches. */
   private queue: SealedRecord[] = [];
   private scheduled = false;
   private closed = false;
@@ -52,15 +55,34 @@ export class FanoutSink implements AuditSink {
 
   write(event: AuditEvent): void {
     if (this.closed) return;
-    this.queue.push(this.chain.seal(event));
+    // Sealed right after the caller's turn (the statement's response is sent
+    // first), while its fields are still in the cache: sealing on the later
+    // batch timer cost more per event.
+    this.fresh.push(event);
+    if (!this.sealing) {
+      this.sealing = true;
+      queueMicrotask(this.afterTurn);
+    }
+  }
+
+  private readonly afterTurn = (): void => {
+    this.sealFresh();
     // Records are handed on in batches every few milliseconds (or at once
     // when many are queued), so a busy gateway makes one write for many
     // statements instead of one per statement; flush() still writes at once.
     if (this.queue.length >= BATCH_NOW) this.pump();
-    else if (!this.scheduled) {
+    else if (!this.scheduled && this.queue.length > 0) {
       this.scheduled = true;
       setTimeout(() => this.pump(), BATCH_DELAY_MS);
     }
+  };
+
+  private sealFresh(): void {
+    this.sealing = false;
+    const events = this.fresh;
+    if (events.length === 0) return;
+    this.fresh = [];
+    for (const e of events) this.queue.push(this.chain.seal(e));
   }
 
   healthy(): boolean {
@@ -93,11 +115,13 @@ export class FanoutSink implements AuditSink {
   }
 
   get head(): ChainHead {
+    this.sealFresh();
     return this.chain.head;
   }
 
   private pump(): void {
     this.scheduled = false;
+    this.sealFresh();
     if (this.queue.length === 0) return;
     const sealed = this.queue;
     this.queue = [];
