@@ -11,7 +11,10 @@
 import net from 'node:net';
 import { TLSSocket } from 'node:tls';
 
-const READ_BYTES = 64 * 1024;
+/** An upstream connection's read buffer: result rows arrive in large reads. */
+const UPSTREAM_READ_BYTES = 64 * 1024;
+/** A client's: queries are small, and idle connections should stay cheap (COPY data still arrives in 16 KiB reads). */
+const CLIENT_READ_BYTES = 16 * 1024;
 /** Reads at least this large keep their buffer (copying them would cost more than a new buffer). */
 const HAND_OVER_BYTES = 8 * 1024;
 
@@ -35,14 +38,14 @@ export class SocketInput {
   }
 
   /** Options for net.connect that route reads here. */
-  static tap(input: SocketInput): net.OnReadOpts & { buffer: () => Buffer } {
-    let buffer = Buffer.allocUnsafe(READ_BYTES);
+  static tap(input: SocketInput, bytes = UPSTREAM_READ_BYTES): net.OnReadOpts & { buffer: () => Buffer } {
+    let buffer = Buffer.allocUnsafe(bytes);
     let handedOver = false;
     return {
       // Called after each callback, for the next read (and once before the first).
       buffer: (): Buffer => {
         if (handedOver) {
-          buffer = Buffer.allocUnsafe(READ_BYTES);
+          buffer = Buffer.allocUnsafe(bytes);
           handedOver = false;
         }
         return buffer;
@@ -81,7 +84,7 @@ export class SocketInput {
     const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Uint8Array) => void } })._handle;
     if (slots === null || socket instanceof TLSSocket || typeof handle?.useUserBuffer !== 'function') return SocketInput.fromEvents(socket);
     const input = new SocketInput();
-    const tap = SocketInput.tap(input);
+    const tap = SocketInput.tap(input, CLIENT_READ_BYTES);
     const first = tap.buffer();
     const fields = socket as unknown as Record<symbol, unknown>;
     fields[slots.buffer] = first;
