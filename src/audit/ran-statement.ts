@@ -1,8 +1,9 @@
 // The event written once for every statement that ran (session.ts builds it
 // when the statement completes). Its members are fixed and declared here in
-// the order they appear on the line, so the record writer (record-bytes.ts)
-// serialises it member by member instead of enumerating an object of unknown
-// shape; the text is the same as for a plain object with these members.
+// their order on the line (`at` and `type` lead every record whatever their
+// place), so the record writer (record-bytes.ts) serialises it member by
+// member instead of enumerating an object of unknown shape; the text is the
+// same as for a plain object with these members.
 import type { StatementEvent } from './types.ts';
 
 type Result = NonNullable<StatementEvent['result']>;
