@@ -30,6 +30,34 @@ test('a connecting socket: delivered chunks stay intact while later reads arrive
   assert.ok(got.length >= bursts.length, 'several reads');
 });
 
+test('large reads that leave room are handed over back to back in one allocation, and none is overwritten by the next', async () => {
+  // 10 KiB pieces, each sent after the previous was read: reads of about 10 KiB into a 64 KiB buffer.
+  const pieces = Array.from({ length: 12 }, (_, i) => Buffer.alloc(10 * 1024, i + 1));
+  const input = new SocketInput();
+  const got: Buffer[] = [];
+  let wake: (() => void) | null = null;
+  input.listen((chunk) => {
+    got.push(chunk);
+    wake?.();
+  });
+  const server = net.createServer(async (s) => {
+    for (const p of pieces) {
+      const before = Buffer.concat(got).length;
+      s.write(p);
+      while (Buffer.concat(got).length < before + p.length) await new Promise<void>((r) => (wake = r));
+    }
+    s.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const socket = net.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, onread: SocketInput.tap(input) });
+  await new Promise<void>((r) => socket.on('end', () => r()));
+  socket.destroy();
+  server.close();
+  assert.deepEqual(Buffer.concat(got), Buffer.concat(pieces), 'every chunk still holds what was read into it');
+  const adjacent = got.slice(1).filter((c, i) => c.buffer === got[i].buffer && c.byteOffset === got[i].byteOffset + got[i].length);
+  assert.ok(adjacent.length >= 4, `reads share allocations (${adjacent.length} of ${got.length - 1} follow the previous one)`);
+});
+
 test('this Node keeps onread where adopt() looks for it', () => {
   assert.notEqual(onreadSlots(), null);
 });

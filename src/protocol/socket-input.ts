@@ -5,9 +5,10 @@
 // callback), bypassing the Readable stream (its buffering, a Buffer per read
 // and nextTick bookkeeping) on the hottest path of the gateway. Listeners keep
 // what they are given (framer, output batch, socket writes that complete
-// later), so a read buffer is never written again once delivered: a large
-// read hands its buffer over and the next read gets a new one; a small read
-// (a pgbench query or answer) is copied out and the buffer is reused.
+// later), so bytes are never written again once delivered: a large read is
+// handed over where it lies and the next read goes into the space after it
+// (or a new allocation); a small read (a pgbench query or answer) is copied
+// out and its space is read into again.
 import net from 'node:net';
 import { TLSSocket } from 'node:tls';
 
@@ -15,8 +16,10 @@ import { TLSSocket } from 'node:tls';
 const UPSTREAM_READ_BYTES = 64 * 1024;
 /** A client's: queries are small, and idle connections should stay cheap (COPY data still arrives in 16 KiB reads). */
 const CLIENT_READ_BYTES = 16 * 1024;
-/** Reads at least this large keep their buffer (copying them would cost more than a new buffer). */
+/** Reads at least this large keep their bytes where they were read (copying them would cost more than new space). */
 const HAND_OVER_BYTES = 8 * 1024;
+/** The least room a read is given: below it, the rest of the allocation is left unused and a new one starts. */
+const MIN_READ_ROOM = 16 * 1024;
 
 export class SocketInput {
   /** True when reads bypass the Readable stream. */
@@ -39,22 +42,26 @@ export class SocketInput {
 
   /** Options for net.connect that route reads here. */
   static tap(input: SocketInput, bytes = UPSTREAM_READ_BYTES): net.OnReadOpts & { buffer: () => Buffer } {
-    let buffer = Buffer.allocUnsafe(bytes);
-    let handedOver = false;
+    // Reads fill one allocation front to back: a large read is handed over as
+    // a view and the next read goes into the space after it, so a result that
+    // arrives in 10 KiB reads costs one allocation per buffer, not one per read.
+    let block = Buffer.allocUnsafe(bytes);
+    let used = 0;
+    let next = block;
     return {
       // Called after each callback, for the next read (and once before the first).
-      buffer: (): Buffer => {
-        if (handedOver) {
-          buffer = Buffer.allocUnsafe(bytes);
-          handedOver = false;
-        }
-        return buffer;
-      },
+      buffer: (): Buffer => next,
       callback: (n: number, buf: Uint8Array): boolean => {
         let chunk: Buffer;
         if (n >= HAND_OVER_BYTES) {
           chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
-          handedOver = true;
+          used += n;
+          if (block.length - used >= MIN_READ_ROOM) next = block.subarray(used);
+          else {
+            block = Buffer.allocUnsafe(bytes);
+            used = 0;
+            next = block;
+          }
         } else {
           chunk = Buffer.allocUnsafe(n);
           chunk.set(n === buf.length ? buf : buf.subarray(0, n));
