@@ -10,8 +10,15 @@ const STAR = 0x2a;
 const AT = 0x40;
 const REDACTED_BYTES = Buffer.from('[redacted]');
 
-function isAsciiAlnum(b: number): boolean {
-  return (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a);
+/** Per byte: ALNUM for ASCII letters and digits, SPACE for what trim() removes in ASCII, WIDE for bytes of non-ASCII characters. */
+const ALNUM = 1;
+const SPACE = 2;
+const WIDE = 4;
+const CLASS = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)) CLASS[b] = ALNUM;
+  else if (b === 0x20 || (b >= 0x09 && b <= 0x0d)) CLASS[b] = SPACE;
+  else if (b >= 0x80) CLASS[b] = WIDE;
 }
 
 /**
@@ -25,44 +32,52 @@ export function maxAsciiOutput(length: number): number {
 
 /** '137-14-7919' → '***-**-7919'. */
 export function last4AsciiInto(src: Buffer, from: number, to: number, out: Buffer, at: number): number {
+  // One pass copies the value and counts its letters and digits; a second
+  // stars all of them but the last four (all of them when there are four or fewer).
   let total = 0;
-  for (let i = from; i < to; i++) {
-    const b = src[i];
-    if (b >= 0x80) return -1;
-    if (isAsciiAlnum(b)) total++;
-  }
-  const keepFrom = total > 4 ? total - 4 : total;
-  let seen = 0;
   let w = at;
   for (let i = from; i < to; i++) {
     const b = src[i];
-    if (isAsciiAlnum(b)) {
-      out[w++] = seen < keepFrom ? STAR : b;
-      seen++;
-    } else {
-      out[w++] = b;
+    const c = CLASS[b];
+    if (c === WIDE) return -1;
+    if (c === ALNUM) total++;
+    out[w++] = b;
+  }
+  let stars = total > 4 ? total - 4 : total;
+  for (let i = at; stars > 0; i++) {
+    if (CLASS[out[i]] === ALNUM) {
+      out[i] = STAR;
+      stars--;
     }
   }
   return to - from;
 }
 
-function isSpace(b: number): boolean {
-  return b === 0x20 || (b >= 0x09 && b <= 0x0d);
-}
-
 /** 'john@example.net' → 'j***@example.net'; '[redacted]' when not an e-mail. */
 export function emailAsciiInto(src: Buffer, from: number, to: number, out: Buffer, at: number): number {
-  let sign = -1; // the first '@' (leading spaces hold none, so it is the first after them too)
+  // One pass finds the first '@', the value without surrounding white space,
+  // and white space inside the local part (which makes it no address).
+  let sign = -1;
+  let start = -1;
+  let end = from;
+  let spaceSeen = false;
+  let spaceInLocal = false;
   for (let i = from; i < to; i++) {
     const b = src[i];
-    if (b >= 0x80) return -1;
-    if (b === AT && sign < 0) sign = i;
+    const c = CLASS[b];
+    if (c === WIDE) return -1;
+    if (c === SPACE) {
+      if (start >= 0) spaceSeen = true;
+      continue;
+    }
+    if (start < 0) start = i;
+    end = i + 1;
+    if (b === AT && sign < 0) {
+      sign = i;
+      spaceInLocal = spaceSeen;
+    }
   }
-  let start = from;
-  let end = to;
-  while (start < end && isSpace(src[start])) start++;
-  while (end > start && isSpace(src[end - 1])) end--;
-  if (sign <= start || sign >= end - 1 || !validLocal(src, start, sign) || !validDomain(src, sign + 1, end)) {
+  if (start < 0 || sign <= start || sign >= end - 1 || spaceInLocal || !validDomain(src, sign + 1, end)) {
     return REDACTED_BYTES.copy(out, at);
   }
   out[at] = src[start];
@@ -75,23 +90,18 @@ export function emailAsciiInto(src: Buffer, from: number, to: number, out: Buffe
   return w - at;
 }
 
-function validLocal(v: Buffer, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (isSpace(v[i])) return false;
-  return true;
-}
-
 /** Dot-separated labels of letters and digits, hyphens only inside a label. */
 function validDomain(v: Buffer, from: number, to: number): boolean {
   let labelStart = from;
   for (let i = from; i <= to; i++) {
     if (i === to || v[i] === 0x2e) {
       if (i === labelStart) return false;
-      if (!isAsciiAlnum(v[labelStart]) || !isAsciiAlnum(v[i - 1])) return false;
+      if (CLASS[v[labelStart]] !== ALNUM || CLASS[v[i - 1]] !== ALNUM) return false;
       labelStart = i + 1;
       continue;
     }
     const b = v[i];
-    if (!isAsciiAlnum(b) && b !== 0x2d) return false;
+    if (CLASS[b] !== ALNUM && b !== 0x2d) return false;
   }
   return true;
 }

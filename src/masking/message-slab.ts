@@ -57,8 +57,14 @@ export class MessageSlab {
   }
 
   endMessage(type: number): void {
-    this.buf[this.start] = type;
-    this.buf.writeInt32BE(this.w - this.start - 1, this.start + 1);
+    const buf = this.buf;
+    const at = this.start;
+    const length = this.w - at - 1; // a positive int32: messages are far smaller than 2 GiB
+    buf[at] = type;
+    buf[at + 1] = length >>> 24;
+    buf[at + 2] = length >>> 16;
+    buf[at + 3] = length >>> 8;
+    buf[at + 4] = length;
   }
 
   /** The message just finished. */

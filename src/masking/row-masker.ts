@@ -15,6 +15,19 @@ export interface ColumnMask {
 
 const DATA_ROW = 0x44; // 'D'
 
+// Field lengths read and written by hand: Buffer's readInt32BE/writeInt32BE
+// check their arguments on every call, and every call here is already in bounds.
+function int32At(b: Buffer, at: number): number {
+  return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
+}
+
+function putInt32(b: Buffer, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = v >>> 16;
+  b[at + 2] = v >>> 8;
+  b[at + 3] = v;
+}
+
 /** How one masked column is written: a value-independent result, an in-place ASCII fast path, or maskField. */
 type ColumnPlan =
   | { kind: 'constant'; bytes: Buffer | null }
@@ -79,7 +92,7 @@ export class RowMasker {
       let pos = 0;
       for (let i = 0; i < count; i++) {
         if (rows[pos] !== DATA_ROW || pos + 5 > rows.length) throw new Error('masking: not a DataRow');
-        const end = pos + 1 + rows.readInt32BE(pos + 1);
+        const end = pos + 1 + int32At(rows, pos + 1);
         if (end > rows.length || end < pos + 5) throw new Error('masking: DataRow overruns its batch');
         this.writeRow(rows, pos + 5, end);
         pos = end;
@@ -95,7 +108,7 @@ export class RowMasker {
   /** Writes the masked DataRow for the payload src[start, end) at the slab's write position. */
   private writeRow(src: Buffer, start: number, end: number): void {
     if (end - start < 2) throw new Error('masking: DataRow too short');
-    const count = src.readInt16BE(start);
+    const count = (src[start] << 8) | src[start + 1];
     if (count !== this.columnCount) {
       throw new Error(`masking: DataRow has ${count} fields, RowDescription has ${this.columnCount}`);
     }
@@ -106,7 +119,7 @@ export class RowMasker {
     let pos = start + 2;
     for (let col = 0; col < count; col++) {
       if (pos + 4 > end) throw new Error('masking: DataRow truncated');
-      const len = src.readInt32BE(pos);
+      const len = int32At(src, pos);
       const fieldStart = pos;
       pos += 4;
       if (len > 0) {
@@ -136,14 +149,15 @@ export class RowMasker {
       out.reserve(4 + maxAsciiOutput(to - from));
       const n = plan.into(body, from, to, out.buf, out.w + 4);
       if (n >= 0) {
-        out.buf.writeInt32BE(n, out.w);
+        putInt32(out.buf, out.w, n);
         out.w += 4 + n;
         return;
       }
     }
     const bytes = plan.kind === 'constant' ? plan.bytes : maskField(plan.rule, body.subarray(from, to), plan.typeOid, plan.format, this.hashKey);
     out.reserve(4);
-    out.w = out.buf.writeInt32BE(bytes === null ? -1 : bytes.length, out.w);
+    putInt32(out.buf, out.w, bytes === null ? -1 : bytes.length);
+    out.w += 4;
     if (bytes !== null) out.copy(bytes, 0, bytes.length);
   }
 }
