@@ -51,6 +51,23 @@ describe('fanout sink', () => {
     await sink.close();
   });
 
+  it('seals in batches off the turn that wrote the events: nothing is serialised until the batch is taken', async () => {
+    const path = join(tempDir(), 'audit.jsonl');
+    const sink = new FanoutSink([new FileAuditSink(path)]);
+    let reads = 0;
+    for (let i = 0; i < 3; i++) {
+      const event = statementEvent(i) as unknown as Record<string, unknown>;
+      Object.defineProperty(event, 'probe', { enumerable: true, get: () => ++reads });
+      sink.write(event as never);
+      await new Promise((r) => setImmediate(r)); // the writing turn is over
+    }
+    assert.equal(reads, 0, 'no event was serialised in or right after the turn that wrote it');
+    await sink.flush();
+    assert.equal(reads, 3, 'each event serialised once, when the batch was taken');
+    assert.deepEqual(fileLines(path).map((l) => JSON.parse(l).probe), [1, 2, 3]);
+    await sink.close();
+  });
+
   it('continues the chain of the file it writes to after a restart', async () => {
     const path = join(tempDir(), 'audit.jsonl');
     const a = new FileAuditSink(path);

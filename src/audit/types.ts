@@ -207,6 +207,7 @@ export type AuditRecord = AuditEvent & {
  * - `close()` flushes what it can and never rejects.
  */
 export interface AuditSink {
+  /** Takes the event without I/O. It may be serialised later (sinks seal in batches), so it must not change after this call. */
   write(event: AuditEvent): void;
   flush(): Promise<void>;
   close(): Promise<void>;
