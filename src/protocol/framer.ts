@@ -191,22 +191,22 @@ export class MessageFramer {
     if (this.failure) throw this.failure;
     if (this.startup) return null;
     if (this.pendingSize < 0 && !this.parseHeader()) return null;
+    if (this.pendingType !== type) return null;
     const chunk = this.chunks[this.head];
+    const available = chunk.length;
+    const limit = this.limitByType[type];
     const start = this.offset;
     let end = start;
     let count = 0;
-    while (this.pendingSize >= 0 && this.pendingType === type && chunk.length - end >= this.pendingSize) {
-      end += this.pendingSize;
+    // Locals rather than the framer's fields: this loop runs once per row of a large result.
+    for (let size = this.pendingSize; available - end >= size; ) {
+      end += size;
       count++;
-      this.pendingSize = -1;
-      if (chunk.length - end < 5) break; // the next header is not (all) in this chunk: next() handles it
+      if (available - end < 5 || chunk[end] !== type) break; // next() takes it from here
       // By hand: readInt32BE checks its arguments on each of a million rows, and these bytes are known to be there.
       const len = (chunk[end + 1] << 24) | (chunk[end + 2] << 16) | (chunk[end + 3] << 8) | chunk[end + 4];
-      const next = chunk[end];
-      if (len < 4) break; // let next() report it
-      if (len - 4 > this.limitByType[next]) break;
-      this.pendingType = next;
-      this.pendingSize = len + 1;
+      if (len < 4 || len - 4 > limit) break; // let next() report it
+      size = len + 1;
     }
     if (count === 0) return null;
     // Leave the framer exactly as if next() had returned these messages one by one.
