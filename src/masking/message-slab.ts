@@ -3,6 +3,8 @@
 // and leave as one slice. A message that does not fit moves (with what it has
 // so far) to a fresh slab; the messages finished before it are handed over first.
 
+import { putInt32 } from '../protocol/int32.ts';
+
 const SLAB_SIZE = 64 * 1024;
 
 /** Takes finished messages: buf[start, end). Ranges of one slab are handed over by the slab's own Buffer, so a receiver can merge adjacent ones. */
@@ -57,14 +59,8 @@ export class MessageSlab {
   }
 
   endMessage(type: number): void {
-    const buf = this.buf;
-    const at = this.start;
-    const length = this.w - at - 1; // a positive int32: messages are far smaller than 2 GiB
-    buf[at] = type;
-    buf[at + 1] = length >>> 24;
-    buf[at + 2] = length >>> 16;
-    buf[at + 3] = length >>> 8;
-    buf[at + 4] = length;
+    this.buf[this.start] = type;
+    putInt32(this.buf, this.start + 1, this.w - this.start - 1);
   }
 
   /** The message just finished. */

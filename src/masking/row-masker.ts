@@ -7,6 +7,7 @@ import type { FieldDescription, FormatCode } from '../protocol/types.ts';
 import { maxAsciiOutput } from './ascii-fast.ts';
 import { asciiMaskerFor, maskField, type AsciiMasker, type MaskRule } from './strategies.ts';
 import { MessageSlab, type EmitRange } from './message-slab.ts';
+import { int32At, putInt32 } from '../protocol/int32.ts';
 
 
 export interface ColumnMask {
@@ -14,19 +15,6 @@ export interface ColumnMask {
 }
 
 const DATA_ROW = 0x44; // 'D'
-
-// Field lengths read and written by hand: Buffer's readInt32BE/writeInt32BE
-// check their arguments on every call, and every call here is already in bounds.
-function int32At(b: Buffer, at: number): number {
-  return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
-}
-
-function putInt32(b: Buffer, at: number, v: number): void {
-  b[at] = v >>> 24;
-  b[at + 1] = v >>> 16;
-  b[at + 2] = v >>> 8;
-  b[at + 3] = v;
-}
 
 /** How one masked column is written: a value-independent result, an in-place ASCII fast path, or maskField. */
 type ColumnPlan =
@@ -108,7 +96,7 @@ export class RowMasker {
   /** Writes the masked DataRow for the payload src[start, end) at the slab's write position. */
   private writeRow(src: Buffer, start: number, end: number): void {
     if (end - start < 2) throw new Error('masking: DataRow too short');
-    const count = (src[start] << 8) | src[start + 1];
+    const count = ((src[start] << 24) >> 16) | src[start + 1]; // signed, as readInt16BE gives it
     if (count !== this.columnCount) {
       throw new Error(`masking: DataRow has ${count} fields, RowDescription has ${this.columnCount}`);
     }

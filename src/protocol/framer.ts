@@ -6,6 +6,7 @@
 // inside one chunk is returned as a subarray of it (no copy), and only a
 // message spanning chunks is copied, once, into a buffer of its exact size.
 
+import { int32At } from './int32.ts';
 import { ProtocolError } from './types.ts';
 
 export interface FrameLimits {
@@ -203,8 +204,7 @@ export class MessageFramer {
       end += size;
       count++;
       if (available - end < 5 || chunk[end] !== type) break; // next() takes it from here
-      // By hand: readInt32BE checks its arguments on each of a million rows, and these bytes are known to be there.
-      const len = (chunk[end + 1] << 24) | (chunk[end + 2] << 16) | (chunk[end + 3] << 8) | chunk[end + 4];
+      const len = int32At(chunk, end + 1); // the 5 header bytes are in this chunk (checked above)
       if (len < 4 || len - 4 > limit) break; // let next() report it
       size = len + 1;
     }
