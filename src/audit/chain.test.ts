@@ -74,3 +74,28 @@ test('a ran-statement event is written member by member exactly as the enumerate
     }
   }
 });
+
+test('members remembered between records (time, statement text) never leak into a record that differs', () => {
+  const chain = new HashChain();
+  let prev = '0'.repeat(64);
+  const ats = ['2026-11-24T00:00:00.000Z', '2026-11-24T00:00:00.000Z', '2026-11-24T00:00:00.001Z'];
+  const variants: [string, string, string[] | undefined][] = [
+    ['SELECT 1', 'f1', undefined], ['SELECT 1', 'f1', undefined], ['SELECT 1', 'f2', undefined], ['SELECT 1', 'f2', ['t.a']],
+    ['SELECT 1', 'f2', ['t.a']], ['SELECT 1', 'f2', ['t.b']], ['SELECT 1', 'f2', ['t.a', 't.b']], ['SELECT "q"', 'f2', undefined],
+    ['SELECT 1', 'f1', undefined],
+  ];
+  let n = 0;
+  for (const at of ats) {
+    for (const [sql, fingerprint, masked] of variants) {
+      // A fresh copy of the masked list each time: the cache compares contents, and a caller mutating its array later must not matter.
+      const list = masked ? [...masked] : undefined;
+      const event = new RanStatementEvent(at, `s${n % 2}`, 'bench', 'db', sql, fingerprint, list, n, n, 'SELECT 1', undefined, undefined);
+      const record = chain.seal(event);
+      list?.push('mutated.after');
+      const body = reference({ ...event, masked }, ++n, prev);
+      assert.equal(record.line, `${body.slice(0, -1)},"hash":"${record.hash}"}`, `record ${n}`);
+      assert.equal(checkLine(record.line).ok, true);
+      prev = record.hash;
+    }
+  }
+});
