@@ -3,7 +3,7 @@
 // that makes the upstream fail exactly where Postgres would have failed.
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { decodeFrontend, encodeParse, encodeQuery, encodeDescribe } from '../protocol/frontend.ts';
+import { encodeParse, encodeQuery, encodeDescribe } from '../protocol/frontend.ts';
 import { encodeErrorResponse } from '../protocol/backend.ts';
 import { errorFields, PgError, toPgError } from '../protocol/errors.ts';
 import type { MessageFramer, RawMessage } from '../protocol/framer.ts';
@@ -19,6 +19,7 @@ import { judgeQuery, judgeStatement, registryLookup } from './verdicts.ts';
 import { analysisError, functionCallError, verdictError } from './denial.ts';
 import { ResponseRelay } from './relay.ts';
 import { OutputBatch } from './output-batch.ts';
+import { RepeatDecoder } from './repeat-decoder.ts';
 import { expectBind, expectClose, expectDescribe, expectExecute, expectParse, expectQuery, expectSync, type ResultPlan } from './expectations.ts';
 import type { Catalog } from '../upstream/catalog.ts';
 import type { SocketInput } from '../protocol/socket-input.ts';
@@ -61,6 +62,7 @@ export class Session {
   private readonly toUpstream = new OutputBatch();
   private readonly toClient = new OutputBatch();
   private readonly pending: RawMessage[] = [];
+  private readonly decoder = new RepeatDecoder();
   private processing = false;
   /** After a refusal in the extended protocol, client messages are dropped until Sync, as Postgres does. */
   private skipUntilSync = false;
@@ -178,7 +180,7 @@ export class Session {
     if (this.copyIn && (type === T('d') || type === T('c') || type === T('f'))) return this.forward(raw);
     let msg: FrontendMessage;
     try {
-      msg = decodeFrontend(type, raw.body);
+      msg = this.decoder.decode(raw);
     } catch (err) {
       if (err instanceof ProtocolError && err.code === '22021' && (type === T('Q') || type === T('P'))) {
         // Bad bytes in SQL: refuse the statement, keep the session.
