@@ -75,7 +75,7 @@ test('a ran-statement event is written member by member exactly as the enumerate
   }
 });
 
-test('members remembered between records (time, statement text) never leak into a record that differs', () => {
+test('members remembered between records (the time, session members) never leak into a record that differs', () => {
   const chain = new HashChain();
   let prev = '0'.repeat(64);
   const ats = ['2026-11-24T00:00:00.000Z', '2026-11-24T00:00:00.000Z', '2026-11-24T00:00:00.001Z'];
@@ -87,7 +87,7 @@ test('members remembered between records (time, statement text) never leak into 
   let n = 0;
   for (const at of ats) {
     for (const [sql, fingerprint, masked] of variants) {
-      // A fresh copy of the masked list each time: the cache compares contents, and a caller mutating its array later must not matter.
+      // A caller changing its masked list after sealing must not change what was sealed.
       const list = masked ? [...masked] : undefined;
       const event = new RanStatementEvent(at, `s${n % 2}`, 'bench', 'db', sql, fingerprint, list, n, n, 'SELECT 1', undefined, undefined);
       const record = chain.seal(event);

@@ -19,18 +19,6 @@ interface KeyInfo {
   skipped: boolean;
 }
 
-/** Bounds of the statement-members cache (statementMembers). */
-const MAX_CACHED_STATEMENTS = 1024;
-const MAX_CACHED_SQL = 4096;
-
-/** Equal string arrays (or both the same non-array value). */
-function sameStrings(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] || typeof a[i] !== 'string') return false;
-  return true;
-}
-
 export class RecordBytes {
   private buf = Buffer.allocUnsafe(16 * 1024);
   private pos = 0;
@@ -82,7 +70,10 @@ export class RecordBytes {
       this.opt(k.identity, e.identity);
       this.opt(k.upstream, e.upstream);
     }
-    this.statementMembers(e);
+    this.opt(k.sql, e.sql);
+    this.opt(k.fingerprint, e.fingerprint);
+    this.opt(k.verdict, e.verdict);
+    this.opt(k.masked, e.masked);
     this.count(k.durationMs, e.durationMs);
     this.count(k.rows, e.rows);
     this.opt(k.tag, e.tag);
@@ -143,29 +134,6 @@ export class RecordBytes {
     this.opt(this.ran!.at, at);
     this.lastAt = at;
     this.lastAtBytes = Buffer.from(this.buf.subarray(start, this.pos));
-  }
-
-  /**
-   * Per statement text: the sql, fingerprint, verdict and masked members as
-   * written, which repeat for every run of the same statement (a bounded
-   * cache; long texts are written every time).
-   */
-  private readonly statements = new Map<string, { fingerprint: unknown; verdict: unknown; masked: unknown; bytes: Buffer }>();
-
-  private statementMembers(e: RanStatementEvent): void {
-    const { sql, fingerprint, verdict, masked } = e;
-    const hit = typeof sql === 'string' ? this.statements.get(sql) : undefined;
-    if (hit && hit.fingerprint === fingerprint && hit.verdict === verdict && sameStrings(hit.masked, masked)) return this.copy(hit.bytes);
-    const k = this.ran!;
-    const start = this.pos;
-    this.opt(k.sql, sql);
-    this.opt(k.fingerprint, fingerprint);
-    this.opt(k.verdict, verdict);
-    this.opt(k.masked, masked);
-    if (typeof sql !== 'string' || sql.length > MAX_CACHED_SQL) return;
-    if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.clear();
-    const copied = Array.isArray(masked) ? [...(masked as unknown[])] : masked;
-    this.statements.set(sql, { fingerprint, verdict, masked: copied, bytes: Buffer.from(this.buf.subarray(start, this.pos)) });
   }
 
   /** A member holding a count or a duration: small whole numbers are written as digits, without a string. */
