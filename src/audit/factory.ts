@@ -30,7 +30,9 @@ export function createAuditSink(audit: Config['audit'], deps: AuditDeps): Fanout
   const children: FanoutChild[] = [];
   if (audit.file) {
     children.push({
-      sink: new FileAuditSink({ path: resolve(deps.baseDir, audit.file), rotateBytes: audit.rotate_bytes, keep: audit.keep, now: deps.now }),
+      // No linger of its own: the fanout hands it a few milliseconds of events at a time already, and a
+      // second wait would double how long events sit in memory before reaching the file.
+      sink: new FileAuditSink({ path: resolve(deps.baseDir, audit.file), rotateBytes: audit.rotate_bytes, keep: audit.keep, now: deps.now, lingerMs: 0 }),
     });
   }
   if (audit.stdout) children.push({ sink: new StdoutAuditSink({ stream: deps.stdout }) });

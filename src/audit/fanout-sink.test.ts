@@ -142,6 +142,16 @@ describe('createAuditSink (from the audit: config)', () => {
     server.close();
   });
 
+  it('writes the file as soon as the fanout hands over a batch, without waiting a second time', async () => {
+    const baseDir = tempDir();
+    const sink = createAuditSink({ ...base, file: 'audit.jsonl' }, { baseDir, env: {} });
+    sink.write(statementEvent(0));
+    assert.equal(sink.head.seq, 1); // taking the head seals the batch and hands it to the file now
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(fileLines(join(baseDir, 'audit.jsonl')).length, 1);
+    await sink.close();
+  });
+
   it('makes a lone webhook required, refuses a missing secret, and is a healthy no-op with no destination', async () => {
     const hook = { url: 'http://127.0.0.1:1/x', batch_size: 10, flush_ms: 100, max_buffer: 100 };
     const alone = createAuditSink({ ...base, webhook: hook }, { baseDir: '.', env: {} });

@@ -118,9 +118,10 @@ function Execute(body: Buffer): Msg<'Execute'> {
 }
 
 function empty<T extends 'Sync' | 'Flush' | 'Terminate' | 'CopyDone'>(type: T): (body: Buffer) => { type: T } {
+  const message = Object.freeze({ type }); // one per kind: these carry nothing, and Sync comes with every extended request
   return (body) => {
     if (body.length !== 0) throw new ProtocolError(`invalid ${type} message: ${body.length} unexpected byte(s)`);
-    return { type };
+    return message;
   };
 }
 
