@@ -68,6 +68,35 @@ describe('fanout sink', () => {
     await sink.close();
   });
 
+  it('seals on one repeating timer while events come, which stops once they do not', async () => {
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const idle = timers();
+    const path = join(tempDir(), 'audit.jsonl');
+    const sink = new FanoutSink([new FileAuditSink({ path, lingerMs: 0 })]);
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    const original = { setTimeout: globalThis.setTimeout, setInterval: globalThis.setInterval };
+    let created = 0;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => (created++, original.setTimeout(...args))) as typeof setTimeout;
+    globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => (created++, original.setInterval(...args))) as typeof setInterval;
+    try {
+      for (let i = 0; i < 4; i++) {
+        sink.write(statementEvent(i));
+        sink.write(statementEvent(i));
+        await new Promise<void>((r) => original.setTimeout(r, 7)); // past a tick: a batch per round
+      }
+    } finally {
+      Object.assign(globalThis, original);
+    }
+    try {
+      assert.equal(created, 1, 'four batches, one timer');
+      await sleep(40);
+      assert.equal(fileLines(path).length, 8, 'every batch sealed and written without flush()');
+      assert.equal(timers(), idle, 'the batch timer stopped after the events did');
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('continues the chain of the file it writes to after a restart', async () => {
     const path = join(tempDir(), 'audit.jsonl');
     const a = new FileAuditSink(path);
