@@ -5,11 +5,15 @@
 //
 // Knobs (env): REPS=3 T=10 ROWS=1000000 IDLE=500 STREAM=10000000 SCALE=10 WARMUP=1, TESTS=comma list of
 // workload ids, TARGETS=comma list of targets; BENCH_QUICK=1 for a smoke run
-// (REPS=1 T=2 ROWS=20000 IDLE=50 STREAM=200000 unless set explicitly).
+// (REPS=1 T=2 ROWS=20000 IDLE=50 STREAM=200000 unless set explicitly); PROFILE=1
+// runs the gateways under `node --cpu-prof` and adds where their CPU went
+// (profiling slows them: read those figures for the profile, not the ratios).
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { existsSync, readdirSync } from 'node:fs';
+import { readProfile, renderProfile, summariseProfile, type ProfileSummary } from './cpu-profile.ts';
 import { alive } from './procstat.ts';
 import { Summary, writeJson, type RunRecord } from './report.ts';
 import { setupDatabase, DB, type BenchDb } from './setup.ts';
@@ -79,6 +83,7 @@ async function main(): Promise<number> {
   const started = new Date().toISOString();
   log(`${QUICK ? 'QUICK mode, ' : ''}${Object.entries(knobs).map(([k, v]) => `${k}=${v}`).join(' ')} TESTS=${tests.join(',')}`);
 
+  const profileRoot = process.env.PROFILE === '1' ? path.join(HERE, 'results', `profile-${started.replace(/[:.]/g, '-')}`) : undefined;
   let db: BenchDb | undefined;
   let targets: Target[] = [];
   const stopAll = async (): Promise<void> => {
@@ -93,7 +98,7 @@ async function main(): Promise<number> {
   log(build.status === 0 ? 'built dist/ for the gateway' : `npm run build failed; the gateway runs from the sources: ${build.stderr.slice(0, 300)}`);
   try {
     db = await setupDatabase({ rows: knobs.ROWS, scale: knobs.SCALE, maxConnections: Math.max(200, 2 * knobs.IDLE + 60), log });
-    targets = (await startTargets(db, new Set(wanted), knobs.IDLE, log)).filter((t) => wanted.includes(t.name));
+    targets = (await startTargets(db, new Set(wanted), knobs.IDLE, log, profileRoot)).filter((t) => wanted.includes(t.name));
     const k: Knobs = { T: knobs.T, ROWS: knobs.ROWS, IDLE: knobs.IDLE, STREAM: knobs.STREAM, binDir: db.cluster.binDir };
 
     const clear = (await db.cluster.query('SELECT email, ssn, card FROM people WHERE id = 1', DB)).rows[0];
@@ -137,6 +142,9 @@ async function main(): Promise<number> {
     console.log(`${os.hostname()}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; PostgreSQL ${db.versions.server}, ${pgbouncerVersion || 'no pgbouncer'}, node ${process.version}`);
     console.log(`${Object.entries(knobs).map(([n, v]) => `${n}=${v}`).join(' ')}; pgbench -S on scale ${knobs.SCALE}; SELECT/COPY of ${knobs.ROWS} rows (id, name, email, ssn, card)`);
     console.log(summary.render());
+    // A gateway writes its profile when it exits: stop them first.
+    const profiles = profileRoot ? await collectProfiles(targets) : [];
+    for (const p of profiles) console.log(renderProfile(`CPU profile of ${p.target} (${path.relative(process.cwd(), p.file)})`, p.summary));
     const file = writeJson(path.join(HERE, 'results'), {
       started,
       finished: new Date().toISOString(),
@@ -148,6 +156,7 @@ async function main(): Promise<number> {
       targets: targets.map((t) => ({ name: t.name, port: t.port, pid: t.proxy?.pid, error: t.error ?? broken.get(t.name) })),
       medians: summary.medians(),
       goals: summary.goals(),
+      profiles,
       runs,
     });
     console.log(`\nJSON: ${path.relative(process.cwd(), file)}`);
@@ -155,6 +164,27 @@ async function main(): Promise<number> {
   } finally {
     await stopAll();
   }
+}
+
+/** Stops the targets and summarises the CPU profile each profiled gateway wrote on exit. */
+async function collectProfiles(targets: Target[]): Promise<Array<{ target: string; file: string; summary: ProfileSummary }>> {
+  await stopTargets(targets);
+  const out: Array<{ target: string; file: string; summary: ProfileSummary }> = [];
+  const seen = new Set<string>();
+  for (const t of targets) {
+    const dir = t.proxy?.profileDir;
+    if (!dir || seen.has(dir) || !existsSync(dir)) continue;
+    seen.add(dir);
+    for (const name of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
+      const file = path.join(dir, name);
+      try {
+        out.push({ target: path.basename(dir), file, summary: summariseProfile(readProfile(file)) });
+      } catch (e) {
+        log(`cannot read profile ${file}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return out;
 }
 
 main().then(

@@ -2,7 +2,7 @@
 // Node pipe, and scopegate with two identities (unmasked `bench`, `masked`).
 // A target that cannot be started keeps an `error` and the benchmark goes on.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ export interface Proxy {
   revive?: () => Promise<boolean>;
   logs?: () => string;
   stop: () => Promise<void>;
+  /** Where the process writes its V8 CPU profile on exit (PROFILE=1). */
+  profileDir?: string;
 }
 
 export interface Target {
@@ -162,14 +164,20 @@ policies:
 }
 
 /** Starts the gateway; both scopegate targets share the process. Never throws: failures land in proxy.error. */
-export async function startScopegate(db: BenchDb, audit = true): Promise<{ proxy: Proxy; tokens: { bench: string; masked: string } }> {
+export async function startScopegate(db: BenchDb, audit = true, profileDir?: string): Promise<{ proxy: Proxy; tokens: { bench: string; masked: string } }> {
   const bench = makeToken('bench');
   const masked = makeToken('masked');
-  const opts = { configYaml: gatewayConfig(db, bench.sha256, masked.sha256, audit), env: { BENCH_DB_PASSWORD: db.password } };
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const opts = {
+    configYaml: gatewayConfig(db, bench.sha256, masked.sha256, audit),
+    env: { BENCH_DB_PASSWORD: db.password },
+    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  };
   let gw: Gateway | undefined;
   let lastLogs = '';
   const proxy: Proxy = {
     port: 0,
+    profileDir,
     logs: () => gw?.logs() ?? lastLogs,
     stop: async () => {
       await gw?.stop();
@@ -204,8 +212,8 @@ export async function startScopegate(db: BenchDb, audit = true): Promise<{ proxy
   return { proxy, tokens: { bench: bench.token, masked: masked.token } };
 }
 
-/** Builds the target list; `want` limits which proxies are started. */
-export async function startTargets(db: BenchDb, want: Set<string>, maxClients: number, log: (m: string) => void): Promise<Target[]> {
+/** Builds the target list; `want` limits which proxies are started; with `profileDir`, each gateway process writes a CPU profile under it. */
+export async function startTargets(db: BenchDb, want: Set<string>, maxClients: number, log: (m: string) => void, profileDir?: string): Promise<Target[]> {
   const base = { host: '127.0.0.1', user: OWNER, password: db.password, db: DB };
   const targets: Target[] = [{ name: 'direct', ...base, port: db.port }];
   if (want.has('pgbouncer')) {
@@ -229,7 +237,7 @@ export async function startTargets(db: BenchDb, want: Set<string>, maxClients: n
     }
   }
   if (want.has('scopegate') || want.has('scopegate+mask')) {
-    const { proxy, tokens } = await startScopegate(db);
+    const { proxy, tokens } = await startScopegate(db, true, profileDir && path.join(profileDir, 'scopegate'));
     if (proxy.error) log(`scopegate: ${proxy.error}`);
     for (const [name, user, password] of [['scopegate', 'bench', tokens.bench], ['scopegate+mask', 'masked', tokens.masked]] as const) {
       // port and error follow the shared gateway process (a restart picks a new port).
@@ -243,7 +251,7 @@ export async function startTargets(db: BenchDb, want: Set<string>, maxClients: n
     }
   }
   if (want.has('scopegate-noaudit')) {
-    const { proxy, tokens } = await startScopegate(db, false);
+    const { proxy, tokens } = await startScopegate(db, false, profileDir && path.join(profileDir, 'scopegate-noaudit'));
     if (proxy.error) log(`scopegate-noaudit: ${proxy.error}`);
     targets.push({
       name: 'scopegate-noaudit', host: '127.0.0.1', user: 'bench', password: tokens.bench, db: DB, proxy,

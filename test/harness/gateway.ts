@@ -22,6 +22,8 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** How long to wait for the port to accept connections (default 20 s). */
   startTimeoutMs?: number;
+  /** Options for node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
 }
 
 export interface Gateway {
@@ -74,7 +76,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   writeFileSync(configPath, renderGatewayConfig(opts.configYaml, host, port, dir, adminPort), { mode: 0o600 });
 
   const chunks: string[] = [];
-  const child = spawn(process.execPath, [GATEWAY_BIN, 'start', '--config', configPath], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), GATEWAY_BIN, 'start', '--config', configPath], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
