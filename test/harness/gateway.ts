@@ -1,7 +1,7 @@
 // Starts the real gateway the way a user does: `node bin/scopegate.js start --config FILE`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,13 @@ import { freePort, waitForPort } from './net.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const GATEWAY_BIN = path.join(REPO_ROOT, 'bin', 'scopegate.js');
+
+/** The node options the bin's `#!/usr/bin/env -S node …` line gives it when run as `scopegate`, given here too. */
+export function shebangNodeFlags(bin = GATEWAY_BIN): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0];
+  const m = /^#!.*?\bnode\b(.*)$/.exec(first);
+  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
+}
 
 export interface GatewayOptions {
   /**
@@ -76,7 +83,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   writeFileSync(configPath, renderGatewayConfig(opts.configYaml, host, port, dir, adminPort), { mode: 0o600 });
 
   const chunks: string[] = [];
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), GATEWAY_BIN, 'start', '--config', configPath], {
+  const child = spawn(process.execPath, [...shebangNodeFlags(), ...(opts.nodeArgs ?? []), GATEWAY_BIN, 'start', '--config', configPath], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
