@@ -93,8 +93,6 @@ export function renderProfile(title: string, s: ProfileSummary): string {
   const rows = (shares: Share[]): string[] => shares.map((x) => `| ${x.name.replaceAll('|', '\\|')} | ${x.ms.toFixed(0)} | ${x.pct.toFixed(1)} |`);
   return [
     `\n### ${title}: ${(s.busyMs / 1000).toFixed(1)} s busy of ${(s.sampledMs / 1000).toFixed(1)} s sampled (self time)\n`,
-    // Seen under pgbench on 2 cores: a socket write that wakes the reader often hands it the core, and the
-    // gateway waits inside the write; `perf` or schedstat give CPU time proper.
     'V8 samples wall-clock time: a thread waiting for a core inside a system call (a socket write that woke its reader) counts in that call.\n',
     '| module | ms | % of busy |', '|---|---:|---:|', ...rows(s.modules),
     '', '| function | ms | % of busy |', '|---|---:|---:|', ...rows(s.functions),

@@ -141,10 +141,7 @@ export class Summary {
    * median can be trusted on a shared machine.
    */
   perRepetition(g: Goal): number[] {
-    const valueIn = (target: string, rep: number): number | undefined => {
-      const r = this.runs.find((x) => x.test === g.test && x.target === target && x.rep === rep && x.ok);
-      return r?.[g.key];
-    };
+    const valueIn = (target: string, rep: number): number | undefined => this.sel(g.test, target).find((r) => r.rep === rep && r.ok)?.[g.key];
     const reps = [...new Set(this.sel(g.test, g.target).map((r) => r.rep))].sort((a, b) => a - b);
     const out: number[] = [];
     for (const rep of reps) {

@@ -3,10 +3,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startCluster, type Cluster } from './harness/cluster.ts';
-import { makeToken, startGateway, type Gateway, type Token } from './harness/gateway.ts';
+import { makeToken, shebangNodeFlags, startGateway, type Gateway, type Token } from './harness/gateway.ts';
 import { encodeStartupMessage, encodeQuery, encodePassword, encodeFunctionCall, encodeParse, encodeSync, encodeBind, encodeExecute, encodeSSLRequest } from '../src/protocol/frontend.ts';
 import { MessageFramer } from '../src/protocol/framer.ts';
 import { decodeBackend } from '../src/protocol/backend.ts';
@@ -99,6 +100,12 @@ async function assertServesNormalClient(): Promise<void> {
 }
 
 describe('startup phase', () => {
+  test('the gateway runs with the node options of its #! line, as `scopegate start` gives them', () => {
+    const args = readFileSync(`/proc/${gw.pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(args.includes('--max-semi-space-size=2'), args.join(' '));
+    assert.ok(shebangNodeFlags().every((f) => args.includes(f)));
+  });
+
   test('bad lengths, versions and parameters are refused', async () => {
     const cases: Buffer[][] = [
       [Buffer.from([0, 0, 0, 4])], // length < 8

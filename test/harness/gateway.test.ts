@@ -30,7 +30,7 @@ test('startGateway reports the gateway output when it does not come up', { skip:
   );
 });
 
-test('the bin runs as users run it, through its #! line, and the harness starts it with the node options that line gives', () => {
+test('the bin runs as users run it, through its #! line, whose node options shebangNodeFlags reads', () => {
   // A 2 MB young generation: about 30 MB less resident memory for a busy gateway (README, Performance).
   assert.deepEqual(shebangNodeFlags(), ['--max-semi-space-size=2']);
   const out = execFileSync(GATEWAY_BIN, ['token', 'new', 'probe'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

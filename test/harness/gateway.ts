@@ -1,4 +1,5 @@
-// Starts the real gateway the way a user does: `node bin/scopegate.js start --config FILE`.
+// Starts the real gateway the way a user does: `scopegate start --config FILE`,
+// that is node with the options of bin/scopegate.js's #! line.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,8 @@ export interface Gateway {
   /** Temp dir holding scopegate.yaml (and whatever the config puts under {{DIR}}). */
   dir: string;
   configPath: string;
+  /** The gateway's process (node itself: no shell in between). */
+  pid: number | undefined;
   /** Everything the gateway wrote to stdout and stderr so far. */
   logs(): string;
   /** SIGTERM, then SIGKILL after 5 s; removes the temp dir. */
@@ -128,7 +131,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     if (!exited) child.kill(signal);
     await exitPromise;
   };
-  return { host, port, adminPort, dir, configPath, logs, stop, kill, sendSignal: (sig) => void child.kill(sig) };
+  return { host, port, adminPort, dir, configPath, pid: child.pid, logs, stop, kill, sendSignal: (sig) => void child.kill(sig) };
 }
 
 export interface Token {
