@@ -54,6 +54,7 @@ function describe(s: Sample): string {
   if (s.lat_p50_ms !== undefined) parts.push(`p50 ${s.lat_p50_ms.toFixed(3)} ms`);
   if (s.conn_ms !== undefined) parts.push(`conn ${s.conn_ms.toFixed(2)} ms`);
   if (s.rows_per_s !== undefined) parts.push(`${s.wall_s.toFixed(2)} s, ${(s.rows_per_s / 1000).toFixed(0)}k rows/s`);
+  if (s.runs_s) parts.push(`median of ${s.runs_s.map((r) => r.toFixed(2)).join(' / ')} s`);
   if (s.proxy_growth_mb !== undefined) parts.push(`proxy RSS ${s.rss_before_mb?.toFixed(0)} MB, +${s.proxy_growth_mb.toFixed(1)} MB at peak`);
   if (s.idle_conns !== undefined) parts.push(`${s.idle_conns} conns, RSS ${s.proxy_rss_mb?.toFixed(1)} MB`);
   if (s.proxy_cpu_pct !== undefined) parts.push(`proxy cpu ${s.proxy_cpu_pct.toFixed(0)}%`);
