@@ -10,17 +10,43 @@ function summary(runs: RunRecord[]): Summary {
 
 const goal = (s: Summary, name: string) => s.goals().find((g) => g.name === name)!;
 
-test('a goal is judged on the medians and reports each repetition, target against the baseline of the same repetition', () => {
+test('a ratio goal is judged on the median of the repetitions\' ratios, target against the baseline of the same repetition', () => {
   const s = summary([
     run(1, 'pipe', 100), run(1, 'scopegate', 95),
     run(2, 'pipe', 200), run(2, 'scopegate', 150),
     run(3, 'pipe', 120), run(3, 'scopegate', 110),
   ]);
   const g = goal(s, 'pgbench -S simple -c8: scopegate/pipe tps');
-  assert.equal(g.outcome, 'PASS'); // 110 / 120
+  assert.equal(g.outcome, 'PASS');
   assert.deepEqual(g.perRep!.map((v) => +v.toFixed(3)), [0.95, 0.75, 0.917]);
+  assert.equal(+g.value!.toFixed(3), 0.917);
+  assert.equal(+g.ratioOfMedians!.toFixed(3), 0.917); // 110 / 120
   assert.equal(g.missedReps, 1);
-  assert.match(s.render(), /simple -c8: scopegate\/pipe tps = 0\.92 \(goal >= 0\.85; per repetition 0\.95, 0\.75, 0\.92 \(1 short of the goal\)\)/);
+  assert.match(s.render(), /simple -c8: scopegate\/pipe tps = 0\.92 \(goal >= 0\.85; per repetition 0\.95, 0\.75, 0\.92 \(1 short of the goal\); ratio of the medians 0\.92\)/);
+});
+
+test('a slow repetition for every target does not decide a ratio goal: medians taken in different repetitions are not divided', () => {
+  // Repetition 2 ran while the machine was slower: both targets lost ~20%.
+  const s = summary([
+    run(1, 'pipe', 27_600), run(1, 'scopegate', 24_600),
+    run(2, 'pipe', 21_700), run(2, 'scopegate', 19_900),
+    run(3, 'pipe', 26_300), run(3, 'scopegate', 19_900),
+  ]);
+  const g = goal(s, 'pgbench -S simple -c8: scopegate/pipe tps');
+  assert.equal(+g.ratioOfMedians!.toFixed(2), 0.76); // 19.9k (rep 2 or 3) / 26.3k (rep 3)
+  assert.equal(+g.value!.toFixed(2), 0.89); // median of 0.89, 0.92, 0.76
+  assert.equal(g.outcome, 'PASS');
+  assert.equal(g.missedReps, 1);
+});
+
+test('a goal without a baseline is the median of its own values', () => {
+  const idle = (rep: number, mb: number): RunRecord => ({ rep, test: 'idle', target: 'scopegate', proxy_rss_mb: mb, ok: true, wall_s: 2 });
+  const s = new Summary([idle(1, 150), idle(2, 210), idle(3, 170)], ['scopegate'], ['idle'], { IDLE: 500, STREAM: 10_000_000 });
+  const g = s.goals().find((x) => x.test === 'idle')!;
+  assert.equal(g.value, 170);
+  assert.equal(g.ratioOfMedians, undefined);
+  assert.equal(g.outcome, 'PASS');
+  assert.equal(g.missedReps, 1);
 });
 
 test('a repetition in which either side failed is left out of the per-repetition figures', () => {
