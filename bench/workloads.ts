@@ -120,7 +120,7 @@ async function pgbench(t: Target, k: Knobs, args: string[], logLatency: boolean)
  * puts it and the backend), and such slow runs land on any target, direct
  * included: the sample is the run with the median time, every run is kept.
  */
-export const PSQL_RUNS = 3;
+const PSQL_RUNS = 3;
 
 /** The median-time run of PSQL_RUNS psql runs; fails if any run fails. */
 async function psql(t: Target, k: Knobs, sql: string): Promise<Sample> {
