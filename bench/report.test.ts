@@ -9,14 +9,16 @@ function summary(runs: RunRecord[]): Summary {
 }
 
 const goal = (s: Summary, name: string) => s.goals().find((g) => g.name === name)!;
+const SIMPLE_GOAL = 'pgbench -S simple -c8: scopegate/pipe tps';
+
+/** Repetitions 1, 2, … of pgbench simple, each given as [pipe tps, scopegate tps]. */
+function repetitions(...tps: Array<[pipe: number, scopegate: number]>): Summary {
+  return summary(tps.flatMap(([pipe, gateway], i) => [run(i + 1, 'pipe', pipe), run(i + 1, 'scopegate', gateway)]));
+}
 
 test('a ratio goal is judged on the median of the repetitions\' ratios, target against the baseline of the same repetition', () => {
-  const s = summary([
-    run(1, 'pipe', 100), run(1, 'scopegate', 95),
-    run(2, 'pipe', 200), run(2, 'scopegate', 150),
-    run(3, 'pipe', 120), run(3, 'scopegate', 110),
-  ]);
-  const g = goal(s, 'pgbench -S simple -c8: scopegate/pipe tps');
+  const s = repetitions([100, 95], [200, 150], [120, 110]);
+  const g = goal(s, SIMPLE_GOAL);
   assert.equal(g.outcome, 'PASS');
   assert.deepEqual(g.perRep!.map((v) => +v.toFixed(3)), [0.95, 0.75, 0.917]);
   assert.equal(+g.value!.toFixed(3), 0.917);
@@ -27,12 +29,8 @@ test('a ratio goal is judged on the median of the repetitions\' ratios, target a
 
 test('a slow repetition for every target does not decide a ratio goal: medians taken in different repetitions are not divided', () => {
   // Repetition 2 ran while the machine was slower: both targets lost ~20%.
-  const s = summary([
-    run(1, 'pipe', 27_600), run(1, 'scopegate', 24_600),
-    run(2, 'pipe', 21_700), run(2, 'scopegate', 19_900),
-    run(3, 'pipe', 26_300), run(3, 'scopegate', 19_900),
-  ]);
-  const g = goal(s, 'pgbench -S simple -c8: scopegate/pipe tps');
+  const s = repetitions([27_600, 24_600], [21_700, 19_900], [26_300, 19_900]);
+  const g = goal(s, SIMPLE_GOAL);
   assert.equal(+g.ratioOfMedians!.toFixed(2), 0.76); // 19.9k (rep 2 or 3) / 26.3k (rep 3)
   assert.equal(+g.value!.toFixed(2), 0.89); // median of 0.89, 0.92, 0.76
   assert.equal(g.outcome, 'PASS');
@@ -55,7 +53,7 @@ test('a repetition in which either side failed is left out of the per-repetition
     run(2, 'pipe', 100, false), run(2, 'scopegate', 90),
     run(3, 'pipe', 100), run(3, 'scopegate', 80, false),
   ]);
-  const g = goal(s, 'pgbench -S simple -c8: scopegate/pipe tps');
+  const g = goal(s, SIMPLE_GOAL);
   assert.deepEqual(g.perRep, [0.9]);
   assert.doesNotMatch(s.render(), /per repetition/); // one figure is the median itself
 });
