@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --initial-old-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=2 --expose-gc
 // Entry point. Runs the compiled JavaScript in dist/ when it is at least as new
 // as every source file (npm run build), otherwise the TypeScript sources
 // through tsx, so a stale build is never run.

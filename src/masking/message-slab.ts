@@ -4,6 +4,7 @@
 // so far) to a fresh slab; the messages finished before it are handed over first.
 
 import { putInt32 } from '../protocol/int32.ts';
+import { noteYoungBuffer } from '../protocol/young-buffers.ts';
 
 const SLAB_SIZE = 64 * 1024;
 
@@ -25,6 +26,7 @@ export class MessageSlab {
     if (this.start > this.runStart && this.emit) this.emit(this.buf, this.runStart, this.start);
     const written = this.w - this.start;
     const next = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, 2 * (written + n)));
+    noteYoungBuffer(next.length);
     this.buf.copy(next, 0, this.start, this.w);
     this.buf = next;
     this.start = 0;

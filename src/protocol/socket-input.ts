@@ -11,6 +11,7 @@
 // out and its space is read into again.
 import net from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { noteYoungBuffer } from './young-buffers.ts';
 
 /** An upstream connection's read buffer: result rows arrive in large reads. */
 const UPSTREAM_READ_BYTES = 64 * 1024;
@@ -46,6 +47,7 @@ export class SocketInput {
     // a view and the next read goes into the space after it, so a result that
     // arrives in 10 KiB reads costs one allocation per buffer, not one per read.
     let block = Buffer.allocUnsafe(bytes);
+    noteYoungBuffer(bytes);
     let used = 0;
     let next = block;
     return {
@@ -59,6 +61,7 @@ export class SocketInput {
           if (block.length - used >= MIN_READ_ROOM) next = block.subarray(used);
           else {
             block = Buffer.allocUnsafe(bytes);
+            noteYoungBuffer(bytes);
             used = 0;
             next = block;
           }
