@@ -6,9 +6,11 @@
 // them, and the gateway allocates so little else per row that while a large
 // result streams the old generation's ~8 MB of slack runs out first. V8 then
 // marks and compacts the old generation every 8 MB of rows, freeing almost
-// nothing (measured: ~22 mark-compacts in three 1M-row SELECTs, 40% of the
-// gateway's CPU on them). A scavenge after every few MB of such buffers frees
-// them before that happens, at ~0.3 ms each for a young generation this small.
+// nothing (measured: ~22 mark-compacts in three 1M-row SELECTs, about 40% of
+// the gateway's CPU then). A scavenge after every 2 MB of such buffers frees
+// them before that happens, at 0.1-0.7 ms each for a young generation this
+// small. Buffers still in flight at two scavenges in a row are promoted and
+// count until the next mark-compact, so some remain (README, Performance).
 //
 // The scavenge needs node's --expose-gc (bin/scopegate.js's #! line); without
 // it this does nothing and V8 decides alone.
