@@ -46,8 +46,11 @@ export class SocketInput {
     // Reads fill one allocation front to back: a large read is handed over as
     // a view and the next read goes into the space after it, so a result that
     // arrives in 10 KiB reads costs one allocation per buffer, not one per read.
-    let block = Buffer.allocUnsafe(bytes);
-    noteYoungBuffer(bytes);
+    const newBlock = (): Buffer => {
+      noteYoungBuffer(bytes);
+      return Buffer.allocUnsafe(bytes);
+    };
+    let block = newBlock();
     let used = 0;
     let next = block;
     return {
@@ -60,8 +63,7 @@ export class SocketInput {
           used += n;
           if (block.length - used >= MIN_READ_ROOM) next = block.subarray(used);
           else {
-            block = Buffer.allocUnsafe(bytes);
-            noteYoungBuffer(bytes);
+            block = newBlock();
             used = 0;
             next = block;
           }

@@ -20,7 +20,8 @@ const SCAVENGE_EVERY_BYTES = 2 * 1024 * 1024;
 
 type Collect = (options: { type: 'minor' }) => void;
 
-const collect = (globalThis as { gc?: unknown }).gc as Collect | undefined;
+const exposed = (globalThis as { gc?: unknown }).gc;
+const collect = typeof exposed === 'function' ? (exposed as Collect) : undefined;
 let sinceScavenge = 0;
 
 /** Records a freshly allocated buffer that will likely die young; scavenges every SCAVENGE_EVERY_BYTES. */
@@ -33,4 +34,4 @@ export function noteYoungBuffer(bytes: number): void {
 }
 
 /** True when scavenges can be requested (node runs with --expose-gc). */
-export const canRequestScavenge = typeof collect === 'function';
+export const canRequestScavenge = collect !== undefined;
