@@ -10,6 +10,7 @@ import { maskField, type MaskRule } from './strategies.ts';
 import type { ColumnMask } from './row-masker.ts';
 import { DelimitedRowMasker, findRowEnd, type DelimitedDialect } from './copy-text.ts';
 import { MessageSlab, type EmitRange } from './message-slab.ts';
+import type { SlabLedger } from './slab-pool.ts';
 
 export interface CopyOptions {
   format: 'text' | 'csv' | 'binary';
@@ -44,14 +45,16 @@ export class CopyMasker {
   /** Binary: how many pending bytes the next parse attempt needs at least. */
   private need = 0;
   private stage: 'header' | 'tuples' | 'done' = 'header';
-  private readonly out = new MessageSlab();
+  private readonly out: MessageSlab;
 
   constructor(
     opts: CopyOptions,
     masks: (ColumnMask | null)[],
     private readonly columnTypeOids: number[],
     private readonly hashKey: Buffer,
+    ledger: SlabLedger | null = null,
   ) {
+    this.out = new MessageSlab(ledger);
     if (masks.length !== columnTypeOids.length) {
       throw new Error(`masking: ${masks.length} column masks for ${columnTypeOids.length} COPY columns`);
     }
@@ -134,6 +137,11 @@ export class CopyMasker {
     this.out.beginMessage(payload.length);
     this.out.copy(payload, 0, payload.length);
     this.out.endMessage(COPY_DATA);
+  }
+
+  /** Done with this COPY: the slab goes to the ledger once what it holds is handed over. */
+  close(): void {
+    this.out.close();
   }
 
   /** Call at CopyDone: flushes a last row without terminator; throws on a truncated binary tuple. */

@@ -1,18 +1,20 @@
 // Where rewritten protocol messages are written: one after another, carved out
-// of 64 KiB slabs that are never reused, so consecutive messages are adjacent
-// and leave as one slice. A message that does not fit moves (with what it has
-// so far) to a fresh slab; the messages finished before it are handed over first.
+// of 64 KiB slabs, so consecutive messages are adjacent and leave as one
+// slice. A message that does not fit moves (with what it has so far) to a
+// fresh slab; the messages finished before it are handed over first. With a
+// ledger, the slabs it moves past go there, to be reused once sent
+// (slab-pool.ts); without one, they are left to the GC.
 
 import { putInt32 } from '../protocol/int32.ts';
-import { noteYoungBuffer } from '../protocol/young-buffers.ts';
-
-const SLAB_SIZE = 64 * 1024;
+import { SLAB_SIZE, takeSlab, type SlabLedger } from './slab-pool.ts';
 
 /** Takes finished messages: buf[start, end). Ranges of one slab are handed over by the slab's own Buffer, so a receiver can merge adjacent ones. */
 export type EmitRange = (buf: Buffer, start: number, end: number) => void;
 
+const NO_SLAB = Buffer.alloc(0);
+
 export class MessageSlab {
-  buf: Buffer = Buffer.alloc(0);
+  buf: Buffer = NO_SLAB;
   /** Where the message being written starts, and where the next byte goes. */
   start = 0;
   w = 0;
@@ -20,14 +22,16 @@ export class MessageSlab {
   private runStart = 0;
   private emit: EmitRange | null = null;
 
+  constructor(private readonly ledger: SlabLedger | null = null) {}
+
   /** Room for n more bytes of the current message. */
   reserve(n: number): void {
     if (this.w + n <= this.buf.length) return;
     if (this.start > this.runStart && this.emit) this.emit(this.buf, this.runStart, this.start);
     const written = this.w - this.start;
-    const next = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, 2 * (written + n)));
-    noteYoungBuffer(next.length);
+    const next = takeSlab(Math.max(SLAB_SIZE, 2 * (written + n)));
     this.buf.copy(next, 0, this.start, this.w);
+    this.ledger?.retire(this.buf);
     this.buf = next;
     this.start = 0;
     this.runStart = 0;
@@ -46,6 +50,13 @@ export class MessageSlab {
     this.emit = null;
     if (emit && this.w > this.runStart) emit(this.buf, this.runStart, this.w);
     this.runStart = this.w;
+  }
+
+  /** The writer is done: its slab goes to the ledger (after whatever it handed over has been). */
+  close(): void {
+    this.ledger?.retire(this.buf);
+    this.buf = NO_SLAB;
+    this.start = this.w = this.runStart = 0;
   }
 
   /** Drops the batch's emitter without handing anything over (after a failure). */

@@ -7,6 +7,7 @@ import type { FieldDescription, FormatCode } from '../protocol/types.ts';
 import { maxAsciiOutput } from './ascii-fast.ts';
 import { asciiMaskerFor, maskField, type AsciiMasker, type MaskRule } from './strategies.ts';
 import { MessageSlab, type EmitRange } from './message-slab.ts';
+import type { SlabLedger } from './slab-pool.ts';
 import { int32At, putInt32 } from '../protocol/int32.ts';
 
 
@@ -41,7 +42,9 @@ export class RowMasker {
     masks: (ColumnMask | null)[],
     fields: FieldDescription[],
     private readonly hashKey: Buffer,
+    ledger: SlabLedger | null = null,
   ) {
+    this.out = new MessageSlab(ledger);
     if (masks.length !== fields.length) {
       throw new Error(`masking: ${masks.length} column masks for ${fields.length} result columns`);
     }
@@ -50,7 +53,12 @@ export class RowMasker {
     this.maskedCount = this.plans.filter((p) => p !== null).length;
   }
 
-  private readonly out = new MessageSlab();
+  private readonly out: MessageSlab;
+
+  /** Done with this result: the slab goes to the ledger once what it holds is handed over. */
+  close(): void {
+    this.out.close();
+  }
 
   /** False when no column is masked: the caller can forward rows untouched. */
   get active(): boolean {

@@ -6,6 +6,7 @@ import { expectBind, expectExecute, expectParse, expectSync, type ResultPlan } f
 import { OutputBatch } from './output-batch.ts';
 import type { PortalEntry } from './registry.ts';
 import { ResponseRelay, rowsOf } from './relay.ts';
+import { SlabLedger } from '../masking/slab-pool.ts';
 
 test('rowsOf reads the count after the last space of a command tag, and nothing else', () => {
   assert.equal(rowsOf('SELECT 5'), 5);
@@ -19,7 +20,7 @@ function relayUnderTest(): { relay: ResponseRelay; out: OutputBatch; desyncs: st
   const out = new OutputBatch();
   const desyncs: string[] = [];
   const relay = new ResponseRelay(out, {
-    maskByColumn: () => undefined, hasColumnMasks: () => false, scrubCommitErrors: () => false, hashKey: Buffer.alloc(32),
+    maskByColumn: () => undefined, hasColumnMasks: () => false, scrubCommitErrors: () => false, hashKey: Buffer.alloc(32), slabs: new SlabLedger(),
     onReadyForQuery: () => undefined, onCopyIn: () => undefined, onStatementDone: () => undefined, onDesync: (why) => desyncs.push(why),
   });
   const framer = new MessageFramer(undefined, 'backend');

@@ -14,6 +14,7 @@ import type { ColumnRule, MaskStrategy } from '../policy/types.ts';
 import { stricter } from '../policy/compile.ts';
 import type { Expectation, ResultPlan } from './expectations.ts';
 import type { OutputBatch } from './output-batch.ts';
+import type { SlabLedger } from '../masking/slab-pool.ts';
 
 const T = (c: string): number => c.charCodeAt(0);
 const DataRow = T('D'), RowDescription = T('T'), CommandComplete = T('C'), ReadyForQuery = T('Z');
@@ -30,6 +31,8 @@ export interface RelayHooks {
   /** True when errors that surface at Sync (implicit commit) must be scrubbed: the identity has masked columns. */
   scrubCommitErrors(): boolean;
   hashKey: Buffer;
+  /** Where masked output's slabs wait until the client has taken them. */
+  slabs: SlabLedger;
   onReadyForQuery(status: 'I' | 'T' | 'E'): void;
   onCopyIn(active: boolean): void;
   onStatementDone(plan: ResultPlan, outcome: { tag?: string; error?: string; rows: number }): void;
@@ -258,7 +261,7 @@ export class ResponseRelay {
       masks[i] = current && typeof current === 'string' ? stricter(current, byColumn) : byColumn;
     });
     if (!masks || masks.every((m) => m === null)) return null;
-    return new RowMasker(masks.map((m) => (m ? { strategy: m } : null)), fields, this.hooks.hashKey);
+    return new RowMasker(masks.map((m) => (m ? { strategy: m } : null)), fields, this.hooks.hashKey, this.hooks.slabs);
   }
 
   private row(msg: RawMessage): void {
@@ -282,7 +285,7 @@ export class ResponseRelay {
         if (masks && masks.some((x) => x !== null) && m.type === 'CopyOutResponse') {
           const options = plan?.copy ?? { format: m.format === 1 ? 'binary' : 'text', delimiter: '\t', null: '\\N', quote: '"', escape: '"', header: false };
           const columnMasks = m.columnFormats.length === masks.length ? masks : m.columnFormats.map(() => 'redact' as const);
-          this.copyMasker = new CopyMasker(options, columnMasks.map((s) => (s ? { strategy: s } : null)), columnMasks.map(() => 25), this.hooks.hashKey);
+          this.copyMasker = new CopyMasker(options, columnMasks.map((s) => (s ? { strategy: s } : null)), columnMasks.map(() => 25), this.hooks.hashKey, this.hooks.slabs);
         }
         this.copyOut = true;
         return this.forwardAsIs(msg);
@@ -293,7 +296,10 @@ export class ResponseRelay {
         if (!this.copyMasker) return this.forwardAsIs(msg);
         return this.copyMasker.maskRun(msg.source, msg.start, msg.end, this.pushOut);
       case CopyDone:
-        if (this.copyMasker) for (const part of this.copyMasker.finish()) this.out.push(encodeCopyData(part));
+        if (this.copyMasker) {
+          for (const part of this.copyMasker.finish()) this.out.push(encodeCopyData(part));
+          this.copyMasker.close();
+        }
         this.copyMasker = null;
         this.copyOut = false;
         return this.forwardAsIs(msg);
@@ -309,7 +315,9 @@ export class ResponseRelay {
     if (plan) this.hooks.onStatementDone(plan, { tag, error: undefined, rows: rowsOf(tag) ?? this.rows });
     this.rowsInBulk = false;
     this.copyOut = false;
+    this.masker?.close();
     this.masker = null;
+    this.copyMasker?.close();
     this.copyMasker = null;
     this.recording = null;
     this.rows = 0;

@@ -19,6 +19,7 @@ import { judgeQuery, judgeStatement, registryLookup } from './verdicts.ts';
 import { analysisError, functionCallError, verdictError } from './denial.ts';
 import { ResponseRelay } from './relay.ts';
 import { OutputBatch } from './output-batch.ts';
+import { SlabLedger } from '../masking/slab-pool.ts';
 import { RepeatDecoder } from './repeat-decoder.ts';
 import { expectBind, expectClose, expectDescribe, expectExecute, expectParse, expectQuery, expectSync, type ResultPlan } from './expectations.ts';
 import type { Catalog } from '../upstream/catalog.ts';
@@ -61,6 +62,8 @@ export class Session {
   private readonly relay: ResponseRelay;
   private readonly toUpstream = new OutputBatch();
   private readonly toClient = new OutputBatch();
+  /** Masked output's slabs, reusable once the client socket has taken them (releaseSlabs). */
+  private readonly slabs = new SlabLedger();
   private readonly pending: RawMessage[] = [];
   private readonly decoder = new RepeatDecoder();
   private processing = false;
@@ -93,6 +96,7 @@ export class Session {
     this.registry = new SessionRegistry(deps.maxPrepared);
     this.relay = new ResponseRelay(this.toClient, {
       hashKey: deps.hashKey,
+      slabs: this.slabs,
       maskByColumn: (oid, attnum) => this.maskByColumn.get(`${oid}.${attnum}`),
       hasColumnMasks: () => this.maskByColumn.size > 0,
       scrubCommitErrors: () => this.basePolicy.masks.size > 0,
@@ -109,7 +113,10 @@ export class Session {
   start(): void {
     this.clientInput.listen((chunk: Buffer) => this.onClientData(chunk));
     this.upstreamInput.listen((chunk: Buffer) => this.onUpstreamData(chunk));
-    this.client.on('drain', () => this.upstream.resume());
+    this.client.on('drain', () => {
+      this.releaseSlabs();
+      this.upstream.resume();
+    });
     this.upstream.on('drain', () => this.client.resume());
     this.client.on('close', () => this.close('client disconnected'));
     this.upstream.on('close', () => this.close('upstream disconnected'));
@@ -545,6 +552,20 @@ export class Session {
   private flushClient(): void {
     if (this.deps.ackAfterAudit && (this.readySinceFlush || this.auditAcks)) return this.flushClientAfterAudit();
     if (!this.toClient.flush(this.client)) this.upstream.pause();
+    else this.releaseSlabs();
+  }
+
+  /**
+   * Masked rows leave in views of their slabs: a slab may be reused only when
+   * none of its bytes can still be sent. That holds when the client socket
+   * has taken every write (a write still in the stream's queue or pending in
+   * libuv counts in writableLength until its callback, after which Node keeps
+   * no reference) and nothing is queued here or held for the audit.
+   */
+  private releaseSlabs(): void {
+    if (this.slabs.retiredCount === 0) return;
+    if (this.closed || this.client.destroyed || this.client.writableLength !== 0 || !this.toClient.empty || this.auditAcks !== null) return;
+    this.slabs.release();
   }
 
   private readySinceFlush = false;

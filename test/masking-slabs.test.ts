@@ -1,0 +1,174 @@
+// Masked rows leave the gateway in views of reused 64 KiB slabs
+// (src/masking/slab-pool.ts). A slab handed to another session while its bytes
+// still wait to be sent would deliver that session's rows to this client. The
+// client here stops reading in the middle of a large masked result, so its
+// rows wait in the gateway's socket queue, while another session streams
+// masked rows of its own through the same process; every row must then arrive
+// as it should.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import pg from 'pg';
+import { startCluster, type Cluster } from './harness/cluster.ts';
+import { makeToken, startGateway, type Gateway, type Token } from './harness/gateway.ts';
+import { encodePassword, encodeQuery, encodeStartupMessage } from '../src/protocol/frontend.ts';
+import { readDataRowFields } from '../src/protocol/datarow.ts';
+
+/** Rows of ~30 KB, two to a 64 KiB slab: a queued write usually spans a slab the masker has moved past. */
+const ROWS = 4_000;
+const PAD = 15_000;
+let cluster: Cluster;
+let gw: Gateway;
+let token: Token;
+const password = 'slab-owner-' + Math.random().toString(36).slice(2);
+
+before(async () => {
+  token = makeToken('reader');
+  cluster = await startCluster();
+  await cluster.query(`CREATE ROLE slab_owner LOGIN PASSWORD '${password}'`);
+  await cluster.query('CREATE DATABASE app OWNER slab_owner');
+  await cluster.query(
+    `SET ROLE slab_owner;
+     CREATE TABLE docs (id int PRIMARY KEY, body text NOT NULL);
+     INSERT INTO docs SELECT g, repeat('ab', ${PAD}) || lpad(g::text, 4, '0') FROM generate_series(1, ${ROWS}) g;`,
+    'app',
+  );
+  gw = await startGateway({
+    configYaml: `
+listen: 127.0.0.1:{{PORT}}
+upstreams:
+  app:
+    url: postgres://slab_owner@127.0.0.1:${cluster.port}/app
+    password_env: APP_DB_PASSWORD
+    tls: disable
+identities:
+  tokens:
+    - { name: reader, sha256: ${token.sha256}, groups: [readers] }
+policies:
+  - name: readers
+    for: { groups: [readers] }
+    allow:
+      - read: [public.docs]
+    mask:
+      public.docs.body: last4
+`,
+    env: { APP_DB_PASSWORD: password },
+  });
+});
+
+after(async () => {
+  await gw?.stop();
+  await cluster?.stop();
+});
+
+function client(): pg.Client {
+  return new pg.Client({ host: '127.0.0.1', port: gw.port, user: 'reader', password: token.token, database: 'app' });
+}
+
+const STARS = '*'.repeat(2 * PAD);
+const maskedBody = (id: number): string => STARS + String(id).padStart(4, '0');
+
+function checkRows(rows: { id: number; body: string }[], ids: number[]): void {
+  assert.equal(rows.length, ids.length);
+  for (let i = 0; i < rows.length; i++) {
+    const id = ids[i];
+    if (rows[i].id !== id || rows[i].body !== maskedBody(id)) {
+      assert.fail(`row ${i}: id ${rows[i].id}, body ${JSON.stringify(rows[i].body.slice(0, 20))}…${JSON.stringify(rows[i].body.slice(-20))} (${rows[i].body.length} chars), expected id ${id}`);
+    }
+  }
+}
+
+/** A raw connection that sends one query and reads its answer only when told to. */
+function rawQuery(sql: string): { socket: net.Socket; done: Promise<Buffer> } {
+  const socket = net.connect(gw.port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  const done = new Promise<Buffer>((resolve, reject) => {
+    let readyCount = 0;
+    let pendingBytes: Buffer = Buffer.alloc(0);
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      // Count ReadyForQuery messages: one after login, one after the query.
+      pendingBytes = pendingBytes.length > 0 ? Buffer.concat([pendingBytes, c]) : c;
+      let at = 0;
+      while (at + 5 <= pendingBytes.length) {
+        const len = pendingBytes.readInt32BE(at + 1);
+        if (at + 1 + len > pendingBytes.length) break;
+        if (pendingBytes[at] === 0x5a) readyCount++;
+        if (pendingBytes[at] === 0x45) reject(new Error(`error from the gateway: ${pendingBytes.subarray(at + 5, at + 1 + len).toString('latin1')}`));
+        at += 1 + len;
+      }
+      pendingBytes = pendingBytes.subarray(at);
+      if (readyCount === 2) {
+        socket.destroy();
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    socket.on('error', reject);
+  });
+  socket.on('connect', () => {
+    socket.write(Buffer.concat([encodeStartupMessage({ user: 'reader', database: 'app' }), encodePassword(token.token), encodeQuery(sql)]));
+  });
+  return { socket, done };
+}
+
+/** The body of every message of `type` in a stream of backend messages. */
+function bodies(bytes: Buffer, type: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at + 5 <= bytes.length; ) {
+    const len = bytes.readInt32BE(at + 1);
+    if (bytes[at] === type) out.push(bytes.subarray(at + 5, at + 1 + len));
+    at += 1 + len;
+  }
+  return out;
+}
+
+/**
+ * While `slow` is not read, another session streams masked rows through the
+ * gateway (2 results of 300 rows, 9 MB, checked); four times, with `slow`
+ * read for a moment in between, so its queued writes end in different slabs.
+ */
+async function stallWhileBusy(slow: net.Socket): Promise<void> {
+  for (let round = 0; round < 4; round++) {
+    slow.pause();
+    // Long enough for the kernel's socket buffers to fill and the gateway's writes to queue.
+    await new Promise((r) => setTimeout(r, 400));
+    await busySession();
+    slow.resume();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function busySession(): Promise<void> {
+  const busy = client();
+  await busy.connect();
+  try {
+    const ids = Array.from({ length: 300 }, (_, i) => 300 - i);
+    for (let i = 0; i < 2; i++) {
+      const r = await busy.query<{ id: number; body: string }>('SELECT id, body FROM docs WHERE id <= 300 ORDER BY id DESC');
+      checkRows(r.rows, ids);
+    }
+  } finally {
+    await busy.end();
+  }
+}
+
+test('a client that stops reading mid-result gets its own masked rows, while another session streams masked rows', { timeout: 60_000 }, async () => {
+  const slow = rawQuery('SELECT id, body FROM docs ORDER BY id');
+  await stallWhileBusy(slow.socket);
+  const rows = bodies(await slow.done, 0x44).map((b) => {
+    const fields = readDataRowFields(b);
+    return { id: Number(fields[0]!.toString()), body: fields[1]!.toString() };
+  });
+  checkRows(rows, Array.from({ length: ROWS }, (_, i) => i + 1));
+});
+
+test('masked COPY to a client that stops reading is intact too', { timeout: 60_000 }, async () => {
+  const slow = rawQuery('COPY (SELECT id, body FROM docs ORDER BY id) TO STDOUT');
+  await stallWhileBusy(slow.socket);
+  const lines = Buffer.concat(bodies(await slow.done, 0x64)).toString('utf8').split('\n');
+  assert.equal(lines.pop(), '');
+  assert.equal(lines.length, ROWS);
+  lines.forEach((line, i) => {
+    if (line !== `${i + 1}\t${maskedBody(i + 1)}`) assert.fail(`line ${i}: ${JSON.stringify(line.slice(0, 30))}…${JSON.stringify(line.slice(-30))} (${line.length} chars)`);
+  });
+});
