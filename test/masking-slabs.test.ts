@@ -4,14 +4,20 @@
 // client here stops reading in the middle of a large masked result, so its
 // rows wait in the gateway's socket queue, while another session streams
 // masked rows of its own through the same process; every row must then arrive
-// as it should.
+// as it should, in plaintext and through TLS.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { startCluster, type Cluster } from './harness/cluster.ts';
 import { makeToken, startGateway, type Gateway, type Token } from './harness/gateway.ts';
-import { encodePassword, encodeQuery, encodeStartupMessage } from '../src/protocol/frontend.ts';
+import { encodePassword, encodeQuery, encodeSSLRequest, encodeStartupMessage } from '../src/protocol/frontend.ts';
 import { readDataRowFields } from '../src/protocol/datarow.ts';
 
 /** Rows of ~30 KB, two to a 64 KiB slab: a queued write usually spans a slab the masker has moved past. */
@@ -33,9 +39,13 @@ before(async () => {
      INSERT INTO docs SELECT g, repeat('ab', ${PAD}) || lpad(g::text, 4, '0') FROM generate_series(1, ${ROWS}) g;`,
     'app',
   );
+  const certDir = mkdtempSync(join(tmpdir(), 'sg-slab-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-keyout', join(certDir, 'key.pem'), '-out', join(certDir, 'cert.pem')], { stdio: 'ignore' });
   gw = await startGateway({
     configYaml: `
 listen: 127.0.0.1:{{PORT}}
+tls: { cert: ${join(certDir, 'cert.pem')}, key: ${join(certDir, 'key.pem')} }
 upstreams:
   app:
     url: postgres://slab_owner@127.0.0.1:${cluster.port}/app
@@ -78,9 +88,18 @@ function checkRows(rows: { id: number; body: string }[], ids: number[]): void {
   }
 }
 
-/** A raw connection that sends one query and reads its answer only when told to. */
-function rawQuery(sql: string): { socket: net.Socket; done: Promise<Buffer> } {
-  const socket = net.connect(gw.port, '127.0.0.1');
+/** A raw connection (TLS when asked) that sends one query and reads its answer only when told to. */
+async function rawQuery(sql: string, useTls = false): Promise<{ socket: net.Socket; done: Promise<Buffer> }> {
+  const plain = net.connect(gw.port, '127.0.0.1');
+  await once(plain, 'connect');
+  let socket: net.Socket = plain;
+  if (useTls) {
+    plain.write(encodeSSLRequest());
+    const [answer] = (await once(plain, 'data')) as [Buffer];
+    assert.equal(answer.toString('latin1'), 'S');
+    socket = tls.connect({ socket: plain, rejectUnauthorized: false });
+    await once(socket, 'secureConnect');
+  }
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
     let readyCount = 0;
@@ -105,9 +124,7 @@ function rawQuery(sql: string): { socket: net.Socket; done: Promise<Buffer> } {
     });
     socket.on('error', reject);
   });
-  socket.on('connect', () => {
-    socket.write(Buffer.concat([encodeStartupMessage({ user: 'reader', database: 'app' }), encodePassword(token.token), encodeQuery(sql)]));
-  });
+  socket.write(Buffer.concat([encodeStartupMessage({ user: 'reader', database: 'app' }), encodePassword(token.token), encodeQuery(sql)]));
   return { socket, done };
 }
 
@@ -153,17 +170,25 @@ async function busySession(): Promise<void> {
 }
 
 test('a client that stops reading mid-result gets its own masked rows, while another session streams masked rows', { timeout: 60_000 }, async () => {
-  const slow = rawQuery('SELECT id, body FROM docs ORDER BY id');
+  await stalledSelect(false);
+});
+
+test('the same through TLS', { timeout: 120_000 }, async () => {
+  await stalledSelect(true);
+});
+
+async function stalledSelect(useTls: boolean): Promise<void> {
+  const slow = await rawQuery('SELECT id, body FROM docs ORDER BY id', useTls);
   await stallWhileBusy(slow.socket);
   const rows = bodies(await slow.done, 0x44).map((b) => {
     const fields = readDataRowFields(b);
     return { id: Number(fields[0]!.toString()), body: fields[1]!.toString() };
   });
   checkRows(rows, Array.from({ length: ROWS }, (_, i) => i + 1));
-});
+}
 
 test('masked COPY to a client that stops reading is intact too', { timeout: 60_000 }, async () => {
-  const slow = rawQuery('COPY (SELECT id, body FROM docs ORDER BY id) TO STDOUT');
+  const slow = await rawQuery('COPY (SELECT id, body FROM docs ORDER BY id) TO STDOUT');
   await stallWhileBusy(slow.socket);
   const lines = Buffer.concat(bodies(await slow.done, 0x64)).toString('utf8').split('\n');
   assert.equal(lines.pop(), '');
