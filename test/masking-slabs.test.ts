@@ -19,10 +19,13 @@ import { startCluster, type Cluster } from './harness/cluster.ts';
 import { makeToken, startGateway, type Gateway, type Token } from './harness/gateway.ts';
 import { encodePassword, encodeQuery, encodeSSLRequest, encodeStartupMessage } from '../src/protocol/frontend.ts';
 import { readDataRowFields } from '../src/protocol/datarow.ts';
+import { MessageFramer } from '../src/protocol/framer.ts';
 
 /** Rows of ~30 KB, two to a 64 KiB slab: a queued write usually spans a slab the masker has moved past. */
 const ROWS = 4_000;
 const PAD = 15_000;
+const DATA_ROW = 0x44;
+const COPY_DATA = 0x64;
 let cluster: Cluster;
 let gw: Gateway;
 let token: Token;
@@ -88,8 +91,11 @@ function checkRows(rows: { id: number; body: string }[], ids: number[]): void {
   }
 }
 
-/** A raw connection (TLS when asked) that sends one query and reads its answer only when told to. */
-async function rawQuery(sql: string, useTls = false): Promise<{ socket: net.Socket; done: Promise<Buffer> }> {
+/**
+ * A raw connection (TLS when asked) that sends one query and reads its answer
+ * only when told to; `done` gives the bodies of the answer's messages of `type`.
+ */
+async function rawQuery(sql: string, type: number, useTls = false): Promise<{ socket: net.Socket; done: Promise<Buffer[]> }> {
   const plain = net.connect(gw.port, '127.0.0.1');
   await once(plain, 'connect');
   let socket: net.Socket = plain;
@@ -100,43 +106,25 @@ async function rawQuery(sql: string, useTls = false): Promise<{ socket: net.Sock
     socket = tls.connect({ socket: plain, rejectUnauthorized: false });
     await once(socket, 'secureConnect');
   }
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    let readyCount = 0;
-    let pendingBytes: Buffer = Buffer.alloc(0);
-    socket.on('data', (c: Buffer) => {
-      chunks.push(c);
-      // Count ReadyForQuery messages: one after login, one after the query.
-      pendingBytes = pendingBytes.length > 0 ? Buffer.concat([pendingBytes, c]) : c;
-      let at = 0;
-      while (at + 5 <= pendingBytes.length) {
-        const len = pendingBytes.readInt32BE(at + 1);
-        if (at + 1 + len > pendingBytes.length) break;
-        if (pendingBytes[at] === 0x5a) readyCount++;
-        if (pendingBytes[at] === 0x45) reject(new Error(`error from the gateway: ${pendingBytes.subarray(at + 5, at + 1 + len).toString('latin1')}`));
-        at += 1 + len;
-      }
-      pendingBytes = pendingBytes.subarray(at);
-      if (readyCount === 2) {
-        socket.destroy();
-        resolve(Buffer.concat(chunks));
+  const framer = new MessageFramer(undefined, 'backend');
+  const done = new Promise<Buffer[]>((resolve, reject) => {
+    const bodies: Buffer[] = [];
+    let readyCount = 0; // one ReadyForQuery after login, one after the query
+    socket.on('data', (chunk: Buffer) => {
+      framer.push(chunk);
+      for (let m = framer.next(); m; m = framer.next()) {
+        if (m.type === type) bodies.push(m.body);
+        else if (m.type === 0x45) reject(new Error(`error from the gateway: ${m.body.toString('latin1')}`));
+        else if (m.type === 0x5a && ++readyCount === 2) {
+          socket.destroy();
+          resolve(bodies);
+        }
       }
     });
     socket.on('error', reject);
   });
   socket.write(Buffer.concat([encodeStartupMessage({ user: 'reader', database: 'app' }), encodePassword(token.token), encodeQuery(sql)]));
   return { socket, done };
-}
-
-/** The body of every message of `type` in a stream of backend messages. */
-function bodies(bytes: Buffer, type: number): Buffer[] {
-  const out: Buffer[] = [];
-  for (let at = 0; at + 5 <= bytes.length; ) {
-    const len = bytes.readInt32BE(at + 1);
-    if (bytes[at] === type) out.push(bytes.subarray(at + 5, at + 1 + len));
-    at += 1 + len;
-  }
-  return out;
 }
 
 /**
@@ -178,9 +166,9 @@ test('the same through TLS', { timeout: 120_000 }, async () => {
 });
 
 async function stalledSelect(useTls: boolean): Promise<void> {
-  const slow = await rawQuery('SELECT id, body FROM docs ORDER BY id', useTls);
+  const slow = await rawQuery('SELECT id, body FROM docs ORDER BY id', DATA_ROW, useTls);
   await stallWhileBusy(slow.socket);
-  const rows = bodies(await slow.done, 0x44).map((b) => {
+  const rows = (await slow.done).map((b) => {
     const fields = readDataRowFields(b);
     return { id: Number(fields[0]!.toString()), body: fields[1]!.toString() };
   });
@@ -188,9 +176,9 @@ async function stalledSelect(useTls: boolean): Promise<void> {
 }
 
 test('masked COPY to a client that stops reading is intact too', { timeout: 60_000 }, async () => {
-  const slow = await rawQuery('COPY (SELECT id, body FROM docs ORDER BY id) TO STDOUT');
+  const slow = await rawQuery('COPY (SELECT id, body FROM docs ORDER BY id) TO STDOUT', COPY_DATA);
   await stallWhileBusy(slow.socket);
-  const lines = Buffer.concat(bodies(await slow.done, 0x64)).toString('utf8').split('\n');
+  const lines = Buffer.concat(await slow.done).toString('utf8').split('\n');
   assert.equal(lines.pop(), '');
   assert.equal(lines.length, ROWS);
   lines.forEach((line, i) => {
