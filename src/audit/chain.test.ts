@@ -99,3 +99,27 @@ test('members remembered between records (the time, session members) never leak 
     }
   }
 });
+
+test('a statement written again with its masked list changed in place, or another fingerprint, is written as it now is', () => {
+  const chain = new HashChain();
+  let prev = '0'.repeat(64);
+  const list = ['t.a'];
+  const runs: [string, string, string[] | undefined, () => void][] = [
+    ['SELECT a FROM t', 'f1', list, () => list.push('t.b')],
+    ['SELECT a FROM t', 'f1', list, () => (list[0] = 't.c')],
+    ['SELECT a FROM t', 'f1', list, () => list.splice(0)],
+    ['SELECT a FROM t', 'f1', list, () => {}],
+    ['SELECT a FROM t', 'f1', undefined, () => {}],
+    ['SELECT a FROM t', 'f2', undefined, () => {}],
+    ['SELECT a FROM t', 'f2', undefined, () => {}],
+  ];
+  let n = 0;
+  for (const [sql, fingerprint, masked, change] of runs) {
+    const event = new RanStatementEvent('2026-11-24T00:00:00.000Z', 's', 'bench', 'db', sql, fingerprint, masked, 1, 1, 'SELECT 1', undefined, undefined);
+    const record = chain.seal(event);
+    const body = reference({ ...event, masked: masked && [...masked] }, ++n, prev);
+    assert.equal(record.line, `${body.slice(0, -1)},"hash":"${record.hash}"}`, `record ${n}`);
+    change();
+    prev = record.hash;
+  }
+});
