@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageFramer, defaultFrameLimits, type RawMessage } from '../protocol/framer.ts';
-import { encodeParse, encodeQuery, encodeSync } from '../protocol/frontend.ts';
+import { encodeFrontend, encodeParse, encodeQuery, encodeSync } from '../protocol/frontend.ts';
 import { ProtocolError } from '../protocol/types.ts';
 import { RepeatDecoder } from './repeat-decoder.ts';
 
@@ -57,4 +57,36 @@ test('long statements are decoded every time and still come out right', () => {
   assert.notEqual(first, second);
   assert.deepEqual(first, second);
   assert.equal((second as { sql: string }).sql, sql);
+});
+
+test('Describe and Execute repeat like Parse; a changed kind, name or row limit is decoded afresh, and Sync is always the one message', () => {
+  const d = new RepeatDecoder();
+  const describe = (kind: 'S' | 'P', name: string) => encodeFrontend({ type: 'Describe', kind, name });
+  const execute = (portal: string, maxRows: number) => encodeFrontend({ type: 'Execute', portal, maxRows });
+  const batch = [describe('P', ''), execute('', 0), encodeSync()];
+  const [d1, e1, s1] = frames(...batch);
+  const [d2, e2, s2] = frames(...batch);
+  const first = [d.decode(d1), d.decode(e1), d.decode(s1)];
+  assert.deepEqual(first, [{ type: 'Describe', kind: 'P', name: '' }, { type: 'Execute', portal: '', maxRows: 0 }, { type: 'Sync' }]);
+  assert.equal(d.decode(d2), first[0]);
+  assert.equal(d.decode(e2), first[1]);
+  assert.equal(d.decode(s2), first[2]);
+  const changed = frames(describe('S', ''), describe('P', 'a'), describe('P', 'b'), execute('', 10), execute('', 11), execute('b', 11));
+  assert.deepEqual(changed.map((m) => d.decode(m)), [
+    { type: 'Describe', kind: 'S', name: '' }, { type: 'Describe', kind: 'P', name: 'a' }, { type: 'Describe', kind: 'P', name: 'b' },
+    { type: 'Execute', portal: '', maxRows: 10 }, { type: 'Execute', portal: '', maxRows: 11 }, { type: 'Execute', portal: 'b', maxRows: 11 },
+  ]);
+  // A Sync with a body, and an Execute with a negative row limit after a good one of the same length, still fail.
+  const badSync = Buffer.from([0x53, 0, 0, 0, 5, 0x41]);
+  badSync.writeInt32BE(5, 1);
+  const framer = new MessageFramer(defaultFrameLimits, 'frontend');
+  framer.startupMode = false;
+  framer.push(badSync);
+  assert.throws(() => d.decode(framer.next()!), ProtocolError);
+  const good = execute('', 7);
+  const bad = Buffer.from(good);
+  bad.writeInt32BE(-7, bad.length - 4);
+  const [g, b] = frames(good, bad);
+  d.decode(g);
+  assert.throws(() => d.decode(b), ProtocolError);
 });
