@@ -100,7 +100,7 @@ test('members remembered between records (the time, session members) never leak 
   }
 });
 
-test('a statement written again with its masked list changed in place, or another fingerprint, is written as it now is', () => {
+test('a statement written again with its masked list changed in place, another fingerprint or another text under its fingerprint, is written as it now is', () => {
   const chain = new HashChain();
   let prev = '0'.repeat(64);
   const list = ['t.a'];
@@ -112,6 +112,14 @@ test('a statement written again with its masked list changed in place, or anothe
     ['SELECT a FROM t', 'f1', undefined, () => {}],
     ['SELECT a FROM t', 'f2', undefined, () => {}],
     ['SELECT a FROM t', 'f2', undefined, () => {}],
+    // One fingerprint, several texts (values written inline): each record carries its own text.
+    ['SELECT a FROM t WHERE x = 1', 'f3', undefined, () => {}],
+    ['SELECT a FROM t WHERE x = 1', 'f3', undefined, () => {}],
+    ['SELECT a FROM t WHERE x = 2', 'f3', undefined, () => {}],
+    ['SELECT a FROM t WHERE x = 1', 'f3', undefined, () => {}],
+    ['SELECT a FROM t WHERE x = 2', 'f3', undefined, () => {}],
+    ['SELECT a FROM t WHERE x = 2', 'f3', ['t.a'], () => {}],
+    ['SELECT a FROM t WHERE x = 2', 'f3', undefined, () => {}],
   ];
   let n = 0;
   for (const [sql, fingerprint, masked, change] of runs) {
