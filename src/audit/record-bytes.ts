@@ -84,12 +84,7 @@ export class RecordBytes {
     }
     const statement = this.statementPart(e);
     if (statement) this.copy(statement);
-    else {
-      this.opt(k.sql, e.sql);
-      this.opt(k.fingerprint, e.fingerprint);
-      this.opt(k.verdict, e.verdict);
-      this.opt(k.masked, e.masked);
-    }
+    else this.statementMembers(e);
     this.count(k.durationMs, e.durationMs);
     this.count(k.rows, e.rows);
     this.opt(k.tag, e.tag);
@@ -167,18 +162,22 @@ export class RecordBytes {
       slot.last = sql;
       return null;
     }
-    const k = this.ran!;
     const start = this.pos;
-    this.opt(k.sql, sql);
-    this.opt(k.fingerprint, fingerprint);
-    this.opt(k.verdict, e.verdict);
-    this.opt(k.masked, masked);
+    this.statementMembers(e);
     const bytes = Buffer.from(this.buf.subarray(start, this.pos));
     this.pos = start;
     slot.sql = sql;
     slot.masked = masked && [...masked];
     slot.bytes = bytes;
     return bytes;
+  }
+
+  private statementMembers(e: RanStatementEvent): void {
+    const k = this.ran!;
+    this.opt(k.sql, e.sql);
+    this.opt(k.fingerprint, e.fingerprint);
+    this.opt(k.verdict, e.verdict);
+    this.opt(k.masked, e.masked);
   }
 
   /** The `at` member as last written: statements finishing in the same millisecond share it (see isoTime). */
