@@ -77,12 +77,8 @@ test('Describe and Execute repeat like Parse; a changed kind, name or row limit 
     { type: 'Execute', portal: '', maxRows: 10 }, { type: 'Execute', portal: '', maxRows: 11 }, { type: 'Execute', portal: 'b', maxRows: 11 },
   ]);
   // A Sync with a body, and an Execute with a negative row limit after a good one of the same length, still fail.
-  const badSync = Buffer.from([0x53, 0, 0, 0, 5, 0x41]);
-  badSync.writeInt32BE(5, 1);
-  const framer = new MessageFramer(defaultFrameLimits, 'frontend');
-  framer.startupMode = false;
-  framer.push(badSync);
-  assert.throws(() => d.decode(framer.next()!), ProtocolError);
+  const [badSync] = frames(Buffer.from([0x53, 0, 0, 0, 5, 0x41])); // length 5: one byte of body
+  assert.throws(() => d.decode(badSync), ProtocolError);
   const good = execute('', 7);
   const bad = Buffer.from(good);
   bad.writeInt32BE(-7, bad.length - 4);
