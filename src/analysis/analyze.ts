@@ -3,6 +3,7 @@ import type { AnalysisContext, AnalysisResult, CatalogRequest, CatalogSnapshot, 
 import type { ParsedQuery } from './types.ts';
 import { newSink, rootEnv, unanalysable } from './env.ts';
 import { isAnalysisError, parseQuery, statementTree, type ParseLimits } from './parse.ts';
+import { literalReads } from './ast.ts';
 import { buildAnalysis } from './statements.ts';
 
 /** Describe what every statement of `parsed` does. Synchronous and pure. */
@@ -14,8 +15,10 @@ export function analyzeQuery(parsed: ParsedQuery, catalog: CatalogSnapshot, cont
     const sink = newSink();
     const env = rootEnv(catalog, { ...context, tempRelations: temps }, sink);
     let a: StatementAnalysis;
+    const readsBefore = literalReads();
     try {
       a = buildAnalysis(env, statementTree(s), s.sql);
+      if (literalReads() !== readsBefore) a.readsLiterals = true;
     } catch (e) {
       sink.guardrails.length = 0;
       unanalysable(env, e instanceof RangeError ? 'statement nested too deeply to analyse' : `internal analysis error: ${e instanceof Error ? e.message : String(e)}`);

@@ -47,8 +47,22 @@ export type ConstValue =
   | { type: 'bitstring'; value: string }
   | { type: 'null' };
 
+/**
+ * How many times a literal's value has been read (constOf, stringConstants).
+ * The analysis of a statement that read none is the same for any values of
+ * its literals, which is what lets the gateway reuse it for texts that differ
+ * only in them (see literalFree); a positional `ORDER BY 2` or a constant
+ * `WHERE … OR 1 = 1` is read, so such statements are analysed every time.
+ */
+let literalValueReads = 0;
+
+export function literalReads(): number {
+  return literalValueReads;
+}
+
 /** Decode an A_Const's fields (absent sub-values mean 0 / false). */
 export function constOf(c: Node): ConstValue {
+  literalValueReads++;
   if (c.isnull) return { type: 'null' };
   if (c.ival !== undefined) return { type: 'int', value: Number(c.ival.ival ?? 0) };
   if (c.fval !== undefined) return { type: 'float', value: Number(c.fval.fval ?? 0), text: String(c.fval.fval ?? '0') };

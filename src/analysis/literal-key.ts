@@ -94,12 +94,14 @@ export function literalKey(sql: string, maxLength = 4096): string | null {
 
 /**
  * True when nothing in the analysis depends on a literal's value: single
- * SELECT or INSERT statements with no guardrail facts and no catalog-name
- * checks. UPDATE, DELETE and MERGE are excluded because whether their
- * condition is trivially true depends on the literals.
+ * SELECT or INSERT statements whose analysis read no literal's value (a
+ * positional ORDER BY or GROUP BY, a constant condition of a write in a
+ * WITH clause), with no guardrail facts and no catalog-name checks. UPDATE,
+ * DELETE and MERGE are excluded because whether their condition is
+ * trivially true depends on the literals.
  */
 export function literalFree(analysis: QueryAnalysis): boolean {
   if (analysis.statements.length !== 1) return false;
   const s = analysis.statements[0];
-  return (s.kind === 'select' || s.kind === 'insert') && s.guardrails.length === 0 && !s.catalogNames && !s.inner && s.node !== 'Empty';
+  return (s.kind === 'select' || s.kind === 'insert') && !s.readsLiterals && s.guardrails.length === 0 && !s.catalogNames && !s.inner && s.node !== 'Empty';
 }

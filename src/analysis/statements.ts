@@ -1,5 +1,5 @@
 // One statement: dispatch by node type to the module that knows it; wrappers (PREPARE, DECLARE, EXPLAIN).
-import { inner, list, names, tag, type Node } from './ast.ts';
+import { constOf, inner, list, names, tag, type Node } from './ast.ts';
 import { addUses, newSink, requestMissing, rootEnv, unanalysable, type Env, type Sink } from './env.ts';
 import { EMPTY_SCOPE } from './scope.ts';
 import { analyseSelect, type OutCol } from './select.ts';
@@ -191,7 +191,10 @@ export function stringConstants(n: Node): string[] {
     if (Array.isArray(x)) { for (const i of x) visit(i); return; }
     if (x === null || typeof x !== 'object') return;
     const o = x as Node;
-    if (o.A_Const && o.A_Const.sval) out.add(String(o.A_Const.sval.sval ?? '').toLowerCase());
+    if (o.A_Const && o.A_Const.sval) {
+      const c = constOf(o.A_Const as Node);
+      if (c.type === 'string') out.add(c.value.toLowerCase());
+    }
     for (const k in o) visit(o[k]);
   };
   visit(n);

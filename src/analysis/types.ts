@@ -115,6 +115,8 @@ export interface StatementAnalysis {
    * objects outside the identity's scope.
    */
   catalogNames?: string[];
+  /** The analysis read a literal's value (see literalReads in ast.ts): it holds for this text only. */
+  readsLiterals?: boolean;
   /**
    * A catalog that lists user objects, read without narrowing it to names (e.g.
    * "pg_catalog.pg_class"), or a narrowing the gateway could not resolve: the query may list every object.
