@@ -7,32 +7,28 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { startCluster, type Cluster } from './harness/cluster.ts';
+import type { Cluster } from './harness/cluster.ts';
+import { startAppCluster } from './harness/app-cluster.ts';
 import { makeToken, startGateway, type Gateway, type Token } from './harness/gateway.ts';
 
 let cluster: Cluster;
 let gw: Gateway;
 let token: Token;
-const PASSWORD = 'gw-' + randomBytes(8).toString('hex');
 
 before(async () => {
   token = makeToken('agent');
-  cluster = await startCluster();
-  await cluster.query(`CREATE ROLE scopegate_gw LOGIN PASSWORD '${PASSWORD}'`);
-  await cluster.query('CREATE DATABASE app OWNER scopegate_gw');
-  await cluster.query(
+  const app = await startAppCluster(
     `CREATE TABLE people (id int PRIMARY KEY, email text);
      INSERT INTO people SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 10) g;
      CREATE TABLE orders (id int PRIMARY KEY, status text);
-     INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 10) g;
-     ALTER TABLE people OWNER TO scopegate_gw; ALTER TABLE orders OWNER TO scopegate_gw;`,
-    'app',
+     INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 10) g`,
   );
+  cluster = app.cluster;
   gw = await startGateway({
     configYaml: `
 listen: 127.0.0.1:{{PORT}}
 upstreams:
-  app: { url: "postgres://scopegate_gw@127.0.0.1:${cluster.port}/app", password_env: PW, tls: disable }
+  app: { url: "postgres://gw@127.0.0.1:${cluster.port}/app", password_env: PW, tls: disable }
 identities:
   tokens: [{ name: agent, sha256: ${token.sha256}, groups: [a] }]
 policies:
@@ -44,7 +40,7 @@ policies:
     mask:
       public.people.email: redact
 `,
-    env: { PW: PASSWORD },
+    env: { PW: app.password },
   });
 });
 
