@@ -5,14 +5,15 @@
 // analysed again with other values in its literals, and must come out the same.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import { CTX } from './test-support.ts';
 import { analyzeSql } from './analyze.ts';
 import { literalFree, literalKey } from './literal-key.ts';
 import { fixtureCatalog } from './test-catalog.ts';
 import type { AnalysisResult } from './types.ts';
 import { seededRandom } from '../testing/seeded-random.ts';
+import { corpusDir, loadCases } from '../../test/corpus/cases.ts';
+import { REPO_ROOT } from '../../test/harness/gateway.ts';
 
 const NUMBER = '\u0001';
 const STRING = '\u0002';
@@ -36,17 +37,9 @@ const TRICKY = [
   'SELECT abs(-1), 1 + 2, id FROM public.orders WHERE amount > 10.5',
 ];
 
+/** Every statement of the shared corpus and of our own cases (test/corpus/own-cases.jsonl). */
 function corpusSql(): string[] {
-  const files = [
-    fileURLToPath(new URL('../../../shared/corpus/cases.jsonl', import.meta.url)),
-    fileURLToPath(new URL('../../test/corpus/own-cases.jsonl', import.meta.url)),
-  ];
-  const out: string[] = [];
-  for (const f of files) {
-    if (!existsSync(f)) continue;
-    for (const line of readFileSync(f, 'utf8').split('\n')) if (line.trim()) out.push((JSON.parse(line) as { sql: string }).sql);
-  }
-  return out;
+  return [...loadCases(corpusDir()), ...loadCases(path.join(REPO_ROOT, 'test', 'corpus'), 'own-cases.jsonl')].map((c) => c.sql);
 }
 
 /** The analysis without the statement text, for comparing texts that differ in their literals. */
@@ -56,9 +49,8 @@ function facts(r: AnalysisResult): string {
 }
 
 /** The text of `key` with its literal markers filled in by `pick`. */
-function fill(key: string, pick: (kind: string, i: number) => string): string {
-  let i = 0;
-  return key.replace(/[\u0001\u0002]/g, (m) => pick(m, i++));
+function fill(key: string, pick: (kind: string) => string): string {
+  return key.replace(/[\u0001\u0002]/g, pick);
 }
 
 const NUMBERS = ['0', '1', '2', '3', '7', '42', '2.5', '99999'];
