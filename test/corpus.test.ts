@@ -8,6 +8,11 @@
 //   SCOPEGATE_CORPUS_VERBOSE=1      print one line per run
 //   SCOPEGATE_CORPUS_DUMP=<dir>     write every run's received bytes there
 //   SCOPEGATE_CORPUS_CONFIG=<file>  use another config template than test/corpus/corpus.yaml
+//   SCOPEGATE_CORPUS_SEED=<n>       the order the cases run in (printed with the report; random otherwise)
+//
+// Cases run in a shuffled order against one gateway, so its caches (analyses
+// shared by statement shape, verdicts) are warmed by whichever case came
+// before: a harmful case must not pass because a harmless twin primed them.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +26,7 @@ import { CorpusDatabase, GW_ROLE } from './corpus/database.ts';
 import { CORPUS_DB } from './corpus/fingerprint.ts';
 import { buildReport, formatReport, type KnownGaps } from './corpus/report.ts';
 import { runCases } from './corpus/runner.ts';
+import { seededRandom } from '../src/testing/seeded-random.ts';
 
 const HERE = path.join(REPO_ROOT, 'test', 'corpus');
 const REPORT_ONLY = process.env.SCOPEGATE_CORPUS_REPORT_ONLY === '1';
@@ -45,7 +51,8 @@ test('the adversarial corpus through the gateway: legit cases pass, nothing leak
   const shared = loadCases(dir).filter((c) => !only || only.test(c.id));
   // Our own cases: the same rules spelled other ways (the shared corpus is a sample of what is measured).
   const own = process.env.SCOPEGATE_CORPUS_DIR ? [] : loadCases(HERE, 'own-cases.jsonl').filter((c) => !only || only.test(c.id));
-  const cases = [...shared, ...own];
+  const seed = Number(process.env.SCOPEGATE_CORPUS_SEED || Math.floor(Math.random() * 2 ** 31));
+  const cases = shuffled([...shared, ...own], seed);
   const knownGaps = JSON.parse(readFileSync(path.join(HERE, 'known-gaps.json'), 'utf8')) as KnownGaps;
 
   const cluster = await sharedCluster();
@@ -79,7 +86,7 @@ test('the adversarial corpus through the gateway: legit cases pass, nothing leak
       writeFileSync(path.join(HERE, file), JSON.stringify(report, null, 2) + '\n');
       process.stdout.write(`\n${label}\n${formatReport(report)}\n`);
     }
-    process.stdout.write(`\n${results.length} runs in ${Math.round((Date.now() - started) / 1000)} s; reports in test/corpus/last-report*.json\n`);
+    process.stdout.write(`\n${results.length} runs in ${Math.round((Date.now() - started) / 1000)} s in the order of SCOPEGATE_CORPUS_SEED=${seed}; reports in test/corpus/last-report*.json\n`);
 
     if (REPORT_ONLY) return;
     for (const { report } of reports) {
@@ -96,3 +103,13 @@ test('the adversarial corpus through the gateway: legit cases pass, nothing leak
     await gateway?.stop();
   }
 });
+
+/** Fisher–Yates with a repeatable source: the same seed gives the same order. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  const rand = seededRandom(seed);
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = rand(i + 1);
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
