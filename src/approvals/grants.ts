@@ -28,6 +28,7 @@ export interface GrantBookOptions {
 }
 
 const objectPattern = /^[A-Za-z0-9_$*.\-"]+$/;
+const NO_GRANTS: readonly Grant[] = Object.freeze([]);
 
 export class GrantBook {
   /** Active grants by id (frozen values); an entry past its expiresAt is ignored and swept later. */
@@ -96,7 +97,9 @@ export class GrantBook {
   }
 
   /** Grants in force now for `identity` on `upstream` (a grant for every upstream included). */
-  active(identity: string, upstream: string): Grant[] {
+  active(identity: string, upstream: string): readonly Grant[] {
+    // Asked for every statement: with no grant cached, no list is built.
+    if (this.cache.size === 0) return NO_GRANTS;
     const now = this.opts.clock.now();
     const out: Grant[] = [];
     for (const grant of this.cache.values()) {

@@ -224,7 +224,7 @@ export class ApprovalService {
   }
 
   /** Synchronous: the grants in force now for this identity on this upstream. */
-  activeGrants(identity: string, upstream: string): Grant[] {
+  activeGrants(identity: string, upstream: string): readonly Grant[] {
     return this.grants.active(identity, upstream);
   }
 

@@ -21,7 +21,7 @@ export interface SessionApprovals {
   }): Promise<Review>;
   wait(id: string, signal: AbortSignal): Promise<ReviewOutcome>;
   consumeApproved(q: { identity: string; upstream: string; sql: string; params: (string | null)[] | null }): Promise<Review | null>;
-  activeGrants(identity: string, upstream: string): Grant[];
+  activeGrants(identity: string, upstream: string): readonly Grant[];
   howToDecide(id: string): string;
 }
 

@@ -174,3 +174,23 @@ test('decoded Bind parameters and CopyData are zero-copy views of the body', () 
   assert.ok(d.type === 'CopyData');
   assert.equal(d.data, body);
 });
+
+test('the format lists of Binds with no code or one code are shared, read-only lists', () => {
+  const decodeBind = (body: string) => {
+    const m = decodeFrontend(t('B'), bindBody(body));
+    assert.ok(m.type === 'Bind');
+    return m;
+  };
+  const none = decodeBind('0000 0000 0000');
+  const text = decodeBind('0001 0000 0000 0001 0000');
+  const binary = decodeBind('0001 0001 0000 0001 0001');
+  assert.deepEqual([none.paramFormats, none.resultFormats], [[], []]);
+  assert.deepEqual([text.paramFormats, text.resultFormats], [[0], [0]]);
+  assert.deepEqual([binary.paramFormats, binary.resultFormats], [[1], [1]]);
+  assert.equal(decodeBind('0001 0000 0000 0001 0000').resultFormats, text.resultFormats);
+  for (const list of [none.paramFormats, text.resultFormats, binary.paramFormats]) assert.ok(Object.isFrozen(list));
+  // Several codes are the client's own list.
+  const mixed = decodeBind('0000 0000 0002 0001 0000');
+  assert.deepEqual(mixed.resultFormats, [1, 0]);
+  assert.ok(!Object.isFrozen(mixed.resultFormats));
+});

@@ -47,8 +47,15 @@ function Parse(body: Buffer): Msg<'Parse'> {
   return { type: 'Parse', name, sql, paramTypes };
 }
 
-function formatCodes(r: BufferReader, what: string): FormatCode[] {
+/** The format lists nearly every Bind carries, shared rather than built per message. */
+const NO_CODES: readonly FormatCode[] = Object.freeze([]);
+const ALL_TEXT: readonly FormatCode[] = Object.freeze([0]);
+const ALL_BINARY: readonly FormatCode[] = Object.freeze([1]);
+
+function formatCodes(r: BufferReader, what: string): readonly FormatCode[] {
   const n = r.uint16(`${what} count`);
+  if (n === 0) return NO_CODES;
+  if (n === 1) return r.format(what) === 0 ? ALL_TEXT : ALL_BINARY;
   const codes = new Array<FormatCode>(n);
   for (let i = 0; i < n; i++) codes[i] = r.format(what);
   return codes;

@@ -16,7 +16,7 @@ export type StartupPacket =
 export type FrontendMessage =
   | { type: 'Query'; sql: string }
   | { type: 'Parse'; name: string; sql: string; paramTypes: number[] }
-  | { type: 'Bind'; portal: string; statement: string; paramFormats: FormatCode[]; params: (Buffer | null)[]; resultFormats: FormatCode[] }
+  | { type: 'Bind'; portal: string; statement: string; paramFormats: readonly FormatCode[]; params: (Buffer | null)[]; resultFormats: readonly FormatCode[] }
   | { type: 'Describe'; kind: 'S' | 'P'; name: string }
   | { type: 'Execute'; portal: string; maxRows: number }
   | { type: 'Close'; kind: 'S' | 'P'; name: string }

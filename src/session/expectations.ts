@@ -73,4 +73,6 @@ export const expectBind = (undo?: Undo) => make('bind', none, none, undo, none, 
 export const expectDescribe = (portal: PortalEntry | undefined, swallow: boolean, decode: boolean) => make('describe', none, none, none, portal, swallow, decode, none);
 export const expectExecute = (portal: PortalEntry, plan: ResultPlan) => make('execute', none, none, none, portal, false, false, plan);
 export const expectClose = (undo?: Undo) => make('close', none, none, undo, none, false, false, none);
-export const expectSync = () => make('sync', none, none, none, none, false, false, none);
+/** A Sync carries no state of its own (the relay changes `index` of query expectations only), so all share one. */
+const SYNC = make('sync', none, none, none, none, false, false, none);
+export const expectSync = () => SYNC;

@@ -6,7 +6,7 @@ import type { Grant } from '../store/types.ts';
 
 const cache = new WeakMap<EffectivePolicy, { key: string; policy: EffectivePolicy }>();
 
-export function policyWithGrants(base: EffectivePolicy, grants: Grant[]): EffectivePolicy {
+export function policyWithGrants(base: EffectivePolicy, grants: readonly Grant[]): EffectivePolicy {
   const key = grants.map((g) => g.id).sort().join(',');
   const hit = cache.get(base);
   if (hit && hit.key === key) return hit.policy;

@@ -49,7 +49,13 @@ export class OutputBatch {
 
   /** Writes everything; returns false when the socket asks us to wait for 'drain'. */
   flush(socket: Socket): boolean {
-    if (this.tail === null && this.parts.length === 0) return true;
+    if (this.parts.length === 0) {
+      // One range (a reply that arrived in one read, usually): written without a list around it.
+      const tail = this.tail;
+      if (tail === null) return true;
+      const only = this.sealTail(tail);
+      return socket.destroyed || socket.write(only);
+    }
     const parts = this.take();
     if (socket.destroyed) return true;
     if (parts.length === 1) return socket.write(parts[0]);

@@ -15,7 +15,7 @@ export interface PortalEntry {
   prepared: PreparedEntry;
   /** The verdict taken at Bind: its masking plan applies to every Execute of the portal. */
   verdict: StatementVerdict;
-  resultFormats: FormatCode[];
+  resultFormats: readonly FormatCode[];
   /** RowDescription for this portal (from the client's Describe or one the gateway added). */
   fields?: FieldDescription[];
   /** A Describe whose answer will be kept in `fields` has been sent. */
