@@ -28,12 +28,12 @@ function target(env: Env, rv: Node, privileges: Privilege[], via: string): Targe
 
 /** Report 'unfiltered-write' unless the condition is non-constant and references the target. */
 function checkFilter(env: Env, scope: Scope, t: Target, cond: Node | undefined, what: string, context: 'predicate'): void {
-  if (!cond) { addGuardrail(env, 'unfiltered-write', `${what} ${t.key} without WHERE`); return; }
+  if (!cond) { addGuardrail(env, 'unfiltered-write', `${what} ${t.key} without WHERE`, t.key); return; }
   if (tag(cond) === 'CurrentOfExpr') return;
   const before = t.item.refs;
   clauseExpr(env, scope, cond, context);
-  if (isConstTrue(cond)) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a constant-true condition`);
-  else if (t.item.refs === before) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a condition that does not reference it`);
+  if (isConstTrue(cond)) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a constant-true condition`, t.key);
+  else if (t.item.refs === before) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a condition that does not reference it`, t.key);
 }
 
 function returning(env: Env, scope: Scope, t: Target, clause: Node | undefined): OutCol[] | null {

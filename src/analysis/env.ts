@@ -1,7 +1,7 @@
 // The analysis environment: catalog access, the fact sink, and nesting state.
 import type {
   Action, AnalysisContext, CatalogRequest, CatalogSnapshot, ColumnUse, ColumnUseContext,
-  GuardrailHit, GuardrailRule, Privilege,
+  GuardrailHit, GuardrailRule, Privilege, QualifiedName,
 } from './types.ts';
 
 /** Where the facts of one top-level statement (and everything it runs) accumulate. */
@@ -65,12 +65,12 @@ export function addAction(env: Env, privilege: Privilege, object: string, via: s
   env.sink.actions.push({ privilege, object, via: v });
 }
 
-export function addGuardrail(env: Env, rule: GuardrailRule, detail: string): void {
+export function addGuardrail(env: Env, rule: GuardrailRule, detail: string, object?: QualifiedName): void {
   const d = env.via && !detail.includes(env.via) ? `${detail} (in ${env.via})` : detail;
   const key = `g\u0000${rule}\u0000${d}`;
   if (env.sink.seen.has(key)) return;
   env.sink.seen.add(key);
-  env.sink.guardrails.push({ rule, detail: d });
+  env.sink.guardrails.push(object ? { rule, detail: d, object } : { rule, detail: d });
 }
 
 export function unanalysable(env: Env, detail: string): void {

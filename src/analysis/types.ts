@@ -51,6 +51,8 @@ export interface GuardrailHit {
   rule: GuardrailRule;
   /** What triggered it, e.g. "pg_read_file()", "SET search_path". */
   detail: string;
+  /** For 'unfiltered-write': the relation written. */
+  object?: QualifiedName;
 }
 
 /** How a source column is used outside plain output. */

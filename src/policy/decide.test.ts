@@ -12,6 +12,7 @@ policies:
     for: { groups: [reporting] }
     allow:
       - read: [analytics.*, public.customers]
+      - update: [analytics.scratch]
     review:
       - update: [analytics.flags]
     deny:
@@ -110,4 +111,16 @@ policies:
 `);
   const all = compileEffectivePolicy(open.policies, { name: 'a', groups: ['all'], method: 'token' }, 'db');
   assert.equal(decideStatement(all, stmt({ catalogNames: [], catalogUnnarrowed: 'pg_catalog.pg_class' })).decision, 'allow');
+});
+
+test('an unfiltered write is held where the write itself requires review, denied where it would run unreviewed', () => {
+  const unfiltered = (object: string): StatementAnalysis => stmt({
+    guardrails: [{ rule: 'unfiltered-write', detail: `UPDATE ${object} without WHERE`, object }],
+    actions: [{ privilege: 'update', object, via: 'UPDATE' }],
+  });
+  assert.equal(decideStatement(reporter, unfiltered('analytics.flags')).decision, 'review');
+  assert.equal(decideStatement(reporter, unfiltered('analytics.scratch')).decision, 'deny');
+  const locked = unfiltered('analytics.flags');
+  locked.actions.push({ privilege: 'update', object: 'analytics.flags', via: ROW_LOCK_VIA });
+  assert.equal(decideStatement(reporter, locked).decision, 'deny');
 });

@@ -66,6 +66,23 @@ export function decideGuardrail(policy: EffectivePolicy, hit: GuardrailHit): Rea
   };
 }
 
+/**
+ * An UPDATE or DELETE without a real condition is refused where the write would run
+ * unreviewed. Where the policy holds every such write on that relation for review
+ * anyway, it stays held: the reviewer judges the whole statement (policy.md §4).
+ */
+function unfilteredWriteUnderReview(policy: EffectivePolicy, stmt: StatementAnalysis, hit: GuardrailHit): Reason | null {
+  if (hit.rule !== 'unfiltered-write' || !hit.object) return null;
+  const writes = stmt.actions.filter((a) => a.object === hit.object && (a.privilege === 'update' || a.privilege === 'delete'));
+  if (writes.length === 0 || !writes.every((a) => decideAction(policy, a).decision === 'review')) return null;
+  return {
+    decision: 'review',
+    rule: 'guardrail unfiltered-write (the write itself requires review)',
+    guardrail: hit.rule,
+    message: `${hit.detail}: every row may be written, so it is held for review like any write on ${hit.object}`,
+  };
+}
+
 const oracleContexts = new Set(['predicate', 'order', 'group']);
 
 function decideUse(policy: EffectivePolicy, use: ColumnUse): Reason | null {
@@ -120,7 +137,7 @@ function detectorsFor(policy: EffectivePolicy, col: OutputColumn): ColumnRule | 
 
 export function decideStatement(policy: EffectivePolicy, stmt: StatementAnalysis): StatementVerdict {
   const reasons: Reason[] = [];
-  for (const hit of stmt.guardrails) reasons.push(decideGuardrail(policy, hit));
+  for (const hit of stmt.guardrails) reasons.push(unfilteredWriteUnderReview(policy, stmt, hit) ?? decideGuardrail(policy, hit));
   for (const action of stmt.actions) reasons.push(decideAction(policy, action));
   for (const use of stmt.uses) {
     const r = decideUse(policy, use);
