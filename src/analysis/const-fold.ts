@@ -83,11 +83,13 @@ export function evalConst(n: Node | undefined): Value {
         if (args.some((a) => a === false)) return false;
         return args.every((a) => a === true) ? true : undefined;
       }
-      if (args.some((a) => a === true)) return true;
+      if (args.some((a) => a === true) || hasComplements(list(v.args))) return true;
       return args.every((a) => a === false) ? false : undefined;
     }
     case 'A_Expr': {
       const op = names(v.name).pop() ?? '';
+      const self = selfComparison(v, op);
+      if (self !== undefined) return self;
       if (v.kind === 'AEXPR_OP') {
         const l = v.lexpr ? evalConst(v.lexpr as Node) : undefined;
         const r = evalConst(v.rexpr as Node);
@@ -122,6 +124,84 @@ export function evalConst(n: Node | undefined): Value {
     }
     default: return undefined;
   }
+}
+
+const TRUE_ON_ITSELF = new Set(['=', '>=', '<=']);
+const FALSE_ON_ITSELF = new Set(['<>', '!=', '<', '>']);
+
+/**
+ * An expression compared with itself (`id = id`, `id BETWEEN id AND id`, `id IN (id)`,
+ * `x IS NOT DISTINCT FROM x`): the same answer on every row where it is not null,
+ * which makes the condition as trivial as a constant.
+ */
+function selfComparison(v: Node, op: string): Value {
+  const l = v.lexpr as Node | undefined;
+  if (!l) return undefined;
+  switch (v.kind) {
+    case 'AEXPR_OP':
+      if (!sameExpr(l, v.rexpr)) return undefined;
+      return TRUE_ON_ITSELF.has(op) ? true : FALSE_ON_ITSELF.has(op) ? false : undefined;
+    case 'AEXPR_NOT_DISTINCT': return sameExpr(l, v.rexpr) ? true : undefined;
+    case 'AEXPR_DISTINCT': return sameExpr(l, v.rexpr) ? false : undefined;
+    case 'AEXPR_IN': {
+      if (!list(inner(v.rexpr as Node).items).some((i) => sameExpr(l, i))) return undefined;
+      return op === '=' ? true : op === '<>' ? false : undefined;
+    }
+    case 'AEXPR_OP_ANY': {
+      const r = v.rexpr as Node | undefined;
+      if (tag(r) !== 'A_ArrayExpr' || !list(inner(r!).elements).some((e) => sameExpr(l, e))) return undefined;
+      return TRUE_ON_ITSELF.has(op) ? true : undefined;
+    }
+    case 'AEXPR_BETWEEN': case 'AEXPR_NOT_BETWEEN': case 'AEXPR_BETWEEN_SYM': case 'AEXPR_NOT_BETWEEN_SYM': {
+      const bounds = list(inner(v.rexpr as Node).items);
+      if (bounds.length !== 2 || !bounds.every((b) => sameExpr(l, b))) return undefined;
+      return !String(v.kind).includes('NOT');
+    }
+    default: return undefined;
+  }
+}
+
+/** `p OR NOT p`, `x IS NULL OR x IS NOT NULL`, `a > b OR a <= b`: one of the two holds on every row. */
+function hasComplements(args: Node[]): boolean {
+  return args.some((a, i) => args.some((b, j) => j > i && complementary(a, b)));
+}
+
+function complementary(a: Node, b: Node): boolean {
+  if (tag(a) === 'NullTest' && tag(b) === 'NullTest') {
+    return inner(a).nulltesttype !== inner(b).nulltesttype && sameExpr(inner(a).arg, inner(b).arg);
+  }
+  const negates = (x: Node, y: Node): boolean =>
+    tag(x) === 'BoolExpr' && inner(x).boolop === 'NOT_EXPR' && sameExpr(list(inner(x).args)[0], y);
+  return negates(a, b) || negates(b, a) || oppositeComparisons(a, b);
+}
+
+const NEGATED: Record<string, string> = { '=': '<>', '<>': '=', '!=': '=', '<': '>=', '>=': '<', '>': '<=', '<=': '>' };
+const COMMUTED: Record<string, string> = { '=': '=', '<>': '<>', '!=': '<>', '<': '>', '>': '<', '<=': '>=', '>=': '<=' };
+
+/** `a < b` and `a >= b` (or `b <= a`): the same comparison and its negation. */
+function oppositeComparisons(a: Node, b: Node): boolean {
+  if (tag(a) !== 'A_Expr' || tag(b) !== 'A_Expr') return false;
+  const x = inner(a), y = inner(b);
+  if (x.kind !== 'AEXPR_OP' || y.kind !== 'AEXPR_OP' || !x.lexpr || !y.lexpr) return false;
+  const negated = NEGATED[names(x.name).pop() ?? ''];
+  const opY = names(y.name).pop() ?? '';
+  if (!negated) return false;
+  if (opY === negated && sameExpr(x.lexpr, y.lexpr) && sameExpr(x.rexpr, y.rexpr)) return true;
+  return COMMUTED[opY] === negated && sameExpr(x.lexpr, y.rexpr) && sameExpr(x.rexpr, y.lexpr);
+}
+
+/** Structural equality of two parse trees, ignoring token positions (literal values are read). */
+function sameExpr(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameExpr(x, b[i]));
+  }
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
+  if (tag(a) === 'A_Const' && tag(b) === 'A_Const') {
+    return JSON.stringify(constOf(inner(a as Node))) === JSON.stringify(constOf(inner(b as Node)));
+  }
+  const ka = Object.keys(a).filter((k) => k !== 'location');
+  const kb = Object.keys(b).filter((k) => k !== 'location');
+  return ka.length === kb.length && ka.every((k) => sameExpr((a as Node)[k], (b as Node)[k]));
 }
 
 /** True when the condition is constant and true. */

@@ -1,6 +1,6 @@
 // DDL that contains code: CREATE TABLE defaults, CREATE FUNCTION bodies, CREATE VIEW / TABLE AS queries.
 import { defArgText, inner, list, names, tag, type Node } from './ast.ts';
-import { addGuardrail, unanalysable, type Env } from './env.ts';
+import { addAction, addGuardrail, unanalysable, type Env } from './env.ts';
 import { createdRelation, ddl, existingRangeVar, qualified } from './ddl-targets.ts';
 import { EMPTY_SCOPE } from './scope.ts';
 import { expr } from './expr.ts';
@@ -27,6 +27,26 @@ export function createTable(env: Env, v: Node): void {
     } else if (tag(e) === 'Constraint' && el.raw_expr) exprs.push(el.raw_expr as Node);
   }
   ddlExpressions(env, exprs);
+  referencedRelations(env, list(v.tableElts));
+}
+
+/**
+ * Relations a table definition reads: LIKE copies another table's columns, defaults
+ * and constraints; a foreign key checks the referenced table's rows on every write.
+ */
+export function referencedRelations(env: Env, elements: Node[]): void {
+  for (const e of elements) {
+    const el = inner(e);
+    if (tag(e) === 'TableLikeClause') readRelation(env, el.relation as Node | undefined, 'CREATE TABLE LIKE');
+    const constraints = tag(e) === 'ColumnDef' ? list(el.constraints) : tag(e) === 'Constraint' ? [e] : [];
+    for (const k of constraints) {
+      if (inner(k).contype === 'CONSTR_FOREIGN') readRelation(env, inner(k).pktable as Node | undefined, 'FOREIGN KEY REFERENCES');
+    }
+  }
+}
+
+function readRelation(env: Env, rv: Node | undefined, via: string): void {
+  if (rv) addAction(env, 'read', existingRangeVar(env, rv, false), via);
 }
 
 /** CREATE TABLE AS / SELECT INTO / CREATE MATERIALIZED VIEW: DDL on the new relation plus the query. */

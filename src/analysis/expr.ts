@@ -3,7 +3,7 @@ import { inner, list, names, sval, tag, type Node } from './ast.ts';
 import { addGuardrail, addUses, unanalysable, type Env } from './env.ts';
 import { mixed, NO_LIN, type Lin } from './lineage.ts';
 import { lookupColumn, lookupItem, touch, type FromItem, type Scope } from './scope.ts';
-import { callFunction } from './functions.ts';
+import { callRoutine, noteCardinalityArgs } from './functions.ts';
 import { analyseSubquery } from './select.ts';
 import { checkDatabase } from './resolve.ts';
 import { typeReference } from './type-refs.ts';
@@ -118,8 +118,9 @@ function funcCall(env: Env, scope: Scope, v: Node): Lin {
   } else sortUses(env, scope, v.agg_order);
   if (v.agg_filter) clauseExpr(env, scope, v.agg_filter as Node, 'predicate');
   if (v.over) windowUses(env, scope, v.over as Node);
-  const body = callFunction(env, fname, 'expression');
-  return mixed([...argLins, body]);
+  const called = callRoutine(env, fname, 'expression');
+  noteCardinalityArgs(env, called.fns, argLins);
+  return mixed([...argLins, called.lin]);
 }
 
 function subLink(env: Env, scope: Scope, v: Node): Lin {

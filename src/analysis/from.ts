@@ -6,8 +6,8 @@ import { resolveRangeVar } from './resolve.ts';
 import { findCte, makeItem, type Col, type FromItem, type Scope } from './scope.ts';
 import { relationItem } from './relations.ts';
 import { analyseSelect } from './select.ts';
-import { clauseExpr, expr } from './expr.ts';
-import { callRoutine } from './functions.ts';
+import { clauseExpr, expr, operands } from './expr.ts';
+import { callRoutine, noteCardinalityArgs } from './functions.ts';
 import { typeReference } from './type-refs.ts';
 
 interface Built { items: FromItem[]; visible: Col[] }
@@ -60,14 +60,7 @@ export function fromNode(env: Env, scope: Scope, n: Node, via: string): Built {
       clauseExpr(env, scope, v.repeatable as Node | undefined, 'predicate');
       return b;
     }
-    case 'RangeTableFunc': {
-      const lin = mixed([expr(env, scope, v.docexpr as Node), expr(env, scope, v.rowexpr as Node)]);
-      addUses(env, lin.sources, 'expression');
-      const cols = list(v.columns).map((c) => ({ name: String(inner(c).colname ?? '?column?'), lin: mixed([lin]) }));
-      const { name, cols: ac } = aliasOf(v);
-      const item = makeItem(name ?? 'xmltable', renamed(cols, ac), []);
-      return { items: [item], visible: item.cols };
-    }
+    case 'RangeTableFunc': return xmlTable(env, scope, v);
     default:
       unanalysable(env, `unsupported FROM item ${t}`);
       return { items: [], visible: [] };
@@ -105,6 +98,25 @@ function rangeVar(env: Env, scope: Scope, v: Node, via: string): Built {
   return { items: [item], visible: item.cols };
 }
 
+/**
+ * XMLTABLE: the document and row path decide how many rows come back; a column's
+ * PATH and DEFAULT expressions are evaluated per row and can return any value as-is.
+ */
+function xmlTable(env: Env, scope: Scope, v: Node): Built {
+  const rows = operands(env, scope, [v.docexpr as Node, v.rowexpr as Node]);
+  addUses(env, rows.sources, 'predicate');
+  const shared = operands(env, scope, list(v.namespaces).map((ns) => inner(ns).val as Node));
+  const cols = list(v.columns).map((c) => {
+    const col = inner(c);
+    typeReference(env, col.typeName);
+    const own = operands(env, scope, [col.colexpr as Node, col.coldefexpr as Node]);
+    return { name: String(col.colname ?? '?column?'), lin: mixed([rows, shared, own]) };
+  });
+  const { name, cols: ac } = aliasOf(v);
+  const item = makeItem(name ?? 'xmltable', renamed(cols, ac), []);
+  return { items: [item], visible: item.cols };
+}
+
 function rangeFunction(env: Env, scope: Scope, v: Node): Built {
   const { name: alias, cols: aliasCols } = aliasOf(v);
   const cols: { name: string; lin: Lin }[] = [];
@@ -122,6 +134,7 @@ function rangeFunction(env: Env, scope: Scope, v: Node): Built {
       const argLins = list(fc.args).map((a) => expr(env, scope, tag(a) === 'NamedArgExpr' ? (inner(a).arg as Node) : a));
       for (const l of argLins) addUses(env, l.sources, 'expression');
       const called = callRoutine(env, fnames, 'from');
+      noteCardinalityArgs(env, called.fns, argLins);
       lin = mixed([...argLins, called.lin]);
       outputColumns = called.fns.find((f) => f.outputColumns && f.outputColumns.length > 0)?.outputColumns;
     } else {
@@ -165,6 +178,8 @@ function joinExpr(env: Env, scope: Scope, v: Node, via: string): Built {
     const r = right.visible.filter((c) => c.name === u);
     if (l.length !== 1 || r.length !== 1) { unanalysable(env, `join column "${u}" is missing or ambiguous`); continue; }
     merged.push({ name: u, lin: alternatives([l[0].lin, r[0].lin]), owners: [...l[0].owners, ...r[0].owners] });
+    // USING and NATURAL compare the two sides' columns: a join condition like any ON.
+    addUses(env, [...l[0].lin.sources, ...r[0].lin.sources], 'predicate');
   }
   const visible = [
     ...merged,

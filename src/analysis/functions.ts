@@ -1,5 +1,5 @@
 // Routine calls: name rules, volatility, SECURITY DEFINER, execute actions and body analysis.
-import { addAction, addGuardrail, unanalysable, type Env } from './env.ts';
+import { addAction, addGuardrail, addUses, unanalysable, type Env } from './env.ts';
 import { mixed, NO_LIN, type Lin } from './lineage.ts';
 import { resolveFunctions, SYSTEM_SCHEMAS } from './resolve.ts';
 import { asksAboutNamedObjects, functionRule, SAFE_VOLATILE } from './function-rules.ts';
@@ -43,7 +43,12 @@ export function callRoutine(env: Env, parts: string[], site: CallSite): CallResu
   return { lin: mixed(lins), fns: r.fns };
 }
 
-/** Lineage of a function call in an expression (arguments are handled by the caller). */
-export function callFunction(env: Env, parts: string[], site: CallSite): Lin {
-  return callRoutine(env, parts, site).lin;
+/**
+ * How many rows a set-returning function yields depends on its arguments
+ * (generate_series(1, n), regexp_matches(s, 'x', 'g')), and counting those rows
+ * reads the values back: its arguments decide rows like a predicate does.
+ */
+export function noteCardinalityArgs(env: Env, fns: readonly FunctionInfo[], argLins: readonly Lin[]): void {
+  if (!fns.some((f) => f.returnsSet)) return;
+  for (const l of argLins) addUses(env, l.sources, 'predicate');
 }

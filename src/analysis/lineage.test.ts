@@ -155,3 +155,35 @@ test('catalogNames lists string constants when a catalog relation is read, anywh
   assert.deepEqual(one('SELECT 1 WHERE EXISTS (SELECT 1 FROM pg_class WHERE relname = \'api_keys\')').catalogNames, ['api_keys', 'billing.api_keys']);
   assert.equal(one('SELECT \'billing\' FROM public.orders').catalogNames, undefined);
 });
+
+test('recursive CTEs: a value moved between columns on later rounds keeps its lineage; SEARCH and CYCLE columns carry what they track', () => {
+  const shift = 'WITH RECURSIVE r(n, a, b) AS (SELECT 1, \'\'::text, \'\'::text UNION ALL SELECT n + 1, b, (SELECT ssn FROM public.customers LIMIT 1) FROM r';
+  assert.deepEqual(outputs(one(`${shift} WHERE n < 3) SELECT a FROM r`)), [`a<${C}.ssn>`]);
+  assert.ok(uses(one(`${shift} WHERE a LIKE '1%') SELECT n FROM r`)).includes(`${C}.ssn:predicate`));
+  const sc = one('WITH RECURSIVE r(e) AS (SELECT email FROM public.customers UNION ALL SELECT e FROM r) SEARCH DEPTH FIRST BY e SET ord CYCLE e SET is_cycle USING path SELECT * FROM r');
+  assert.deepEqual(outputs(sc), [`e<${C}.email>!`, `ord<${C}.email>`, `is_cycle<${C}.email>`, `path<${C}.email>`]);
+  assert.ok(uses(sc).includes(`${C}.email:order`));
+});
+
+test('XMLTABLE columns take the lineage of their PATH and DEFAULT expressions', () => {
+  const d = one('SELECT x.v FROM public.customers c, XMLTABLE(\'/r\' PASSING \'<r/>\' COLUMNS v text PATH \'m\' DEFAULT c.ssn) x');
+  assert.deepEqual(outputs(d), [`v<${C}.ssn>`]);
+  const p = one('SELECT x.v FROM public.customers c, XMLTABLE(\'/r\' PASSING \'<r/>\' COLUMNS v text PATH \'\'\'\' || c.email || \'\'\'\') x');
+  assert.deepEqual(outputs(p), [`v<${C}.email>`]);
+});
+
+test('comparisons hidden in joins and set operations: USING, NATURAL, INTERSECT ALL, EXCEPT ALL', () => {
+  const has = (sql: string, want: string): void => assert.ok(uses(one(sql)).includes(want), `${sql} → ${want}`);
+  has('SELECT count(*) FROM public.customers JOIN (VALUES (\'x\')) v(ssn) USING (ssn)', `${C}.ssn:predicate`);
+  has('SELECT id FROM public.customers NATURAL JOIN (SELECT \'x\'::text AS email) v', `${C}.email:predicate`);
+  has('SELECT ssn FROM public.customers INTERSECT ALL SELECT \'x\'', `${C}.ssn:group`);
+  has('SELECT email FROM public.customers EXCEPT ALL SELECT \'x\'', `${C}.email:group`);
+  assert.deepEqual(uses(one('SELECT ssn FROM public.customers UNION ALL SELECT email FROM public.customers')), []);
+});
+
+test('arguments of set-returning functions decide how many rows come back: predicate uses', () => {
+  const has = (sql: string, want: string): void => assert.ok(uses(one(sql)).includes(want), `${sql} → ${want}`);
+  has('SELECT count(*) FROM public.customers c, generate_series(1, length(c.ssn)) g', `${C}.ssn:predicate`);
+  has('SELECT (SELECT count(*) FROM (SELECT generate_series(1, length(c.email))) s) FROM public.customers c', `${C}.email:predicate`);
+  assert.deepEqual(uses(one('SELECT upper(email) FROM public.customers')), [`${C}.email:expression`]);
+});

@@ -14,6 +14,9 @@ const DATA_CATALOGS = new Set([
   'pg_shadow', 'pg_user_mappings', 'pg_largeobject', 'pg_stat_statements',
 ]);
 
+/** Catalog views whose rows are read from server configuration files (pg_hba.conf, postgresql.conf, pg_ident.conf). */
+const SERVER_FILE_VIEWS = new Set(['pg_hba_file_rules', 'pg_file_settings', 'pg_ident_file_mappings']);
+
 const SYSTEM_COLUMNS = ['ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid'];
 
 function isExpandable(rel: RelationInfo): boolean {
@@ -26,6 +29,9 @@ export function noteRead(env: Env, rel: RelationInfo, key: string, via: string):
   if (SYSTEM_SCHEMAS.has(rel.schema)) env.sink.readsCatalog = true;
   if (DATA_CATALOGS.has(rel.name) && (SYSTEM_SCHEMAS.has(rel.schema) || rel.name === 'pg_stat_statements')) {
     addGuardrail(env, 'data-catalog', `${key} holds data values or other sessions' SQL`);
+  }
+  if (SERVER_FILE_VIEWS.has(rel.name) && SYSTEM_SCHEMAS.has(rel.schema)) {
+    addGuardrail(env, 'server-file-function', `${key} reads server configuration files`);
   }
 }
 

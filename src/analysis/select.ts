@@ -141,7 +141,8 @@ function setOperation(env: Env, scope: Scope, v: Node): SelectResult {
   const r = analyseSelect(env, scope, inner({ SelectStmt: v.rarg }));
   if (l.cols.length !== r.cols.length) unanalysable(env, 'set operation branches have different column counts');
   const cols = l.cols.map((c, i) => ({ name: c.name, lin: alternatives([c.lin, r.cols[i]?.lin ?? NO_LIN]) }));
-  if (!v.all) for (const c of cols) addUses(env, c.lin.sources, 'group');
+  // UNION compares rows to drop duplicates; INTERSECT and EXCEPT compare them even with ALL.
+  if (!v.all || v.op !== 'SETOP_UNION') for (const c of cols) addUses(env, c.lin.sources, 'group');
   finishResult(env, scope, cols, v);
   return { cols, lockables: [...l.lockables, ...r.lockables] };
 }

@@ -108,7 +108,27 @@ test('unfiltered writes: no WHERE, constant-true WHERE, WHERE not about the targ
   }
 });
 
+test('unfiltered writes: an expression compared with itself, or a condition and its complement', () => {
+  for (const sql of ['DELETE FROM public.orders WHERE id = id', "UPDATE public.orders SET sku = 'x' WHERE amount >= amount",
+    'DELETE FROM public.orders WHERE id IS NOT DISTINCT FROM id', 'DELETE FROM public.orders WHERE id BETWEEN id AND id',
+    'DELETE FROM public.orders WHERE id IN (id)', 'DELETE FROM public.orders WHERE id = ANY(ARRAY[id, 5])', 'DELETE FROM public.orders WHERE NOT (id <> id)', 'DELETE FROM public.orders WHERE id::text = id::text',
+    "DELETE FROM public.orders WHERE status = status OR id = 1", 'DELETE FROM public.orders WHERE id IS NULL OR id IS NOT NULL',
+    "DELETE FROM public.orders WHERE status LIKE 'a%' OR NOT status LIKE 'a%'", 'DELETE FROM public.orders WHERE id > 0 OR id <= 0',
+    'DELETE FROM public.orders WHERE amount < 5 OR 5 <= amount',
+    'MERGE INTO public.orders o USING public.customers c ON o.id = o.id WHEN MATCHED THEN DELETE']) {
+    assert.ok(rules(one(sql)).includes('unfiltered-write'), sql);
+  }
+  for (const sql of ['DELETE FROM public.orders WHERE id = customer_id', 'DELETE FROM public.orders WHERE id + 1 = id + 2',
+    'DELETE FROM public.orders WHERE id = 1 OR id IS NULL', 'DELETE FROM public.orders WHERE id > 0 OR id < 0']) {
+    assert.deepEqual(rules(one(sql)), [], sql);
+  }
+  assert.equal(one('DELETE FROM public.orders WHERE id = id').guardrails[0].object, 'public.orders');
+});
+
 test('routine calls: name rules, volatility, SECURITY DEFINER, bodies analysed with via', () => {
+  assert.deepEqual(rules(one('SELECT query FROM pg_stat_get_activity(NULL)')), ['data-catalog']);
+  assert.deepEqual(rules(one('SELECT * FROM pg_show_all_file_settings()')), ['server-file-function']);
+  assert.deepEqual(rules(one('SELECT * FROM pg_catalog.pg_hba_file_rules')), ['server-file-function']);
   assert.deepEqual(rules(one('SELECT random(), clock_timestamp(), now()')), []);
   assert.deepEqual(rules(one('SELECT setseed(0.5)')), ['side-effect-function']);
   assert.deepEqual(rules(one('SELECT txid_current()')), ['side-effect-function']);
@@ -154,6 +174,14 @@ test('DDL objects and drop guardrails', () => {
   assert.deepEqual(rules(one('DROP EXTENSION dblink')).sort(), ['drop', 'server-admin']);
   assert.deepEqual(rules(one('ALTER FUNCTION public.touch_customer(int) SECURITY DEFINER')), ['security-definer']);
   assert.deepEqual(actions(one('CREATE TRIGGER t BEFORE UPDATE ON public.orders FOR EACH ROW EXECUTE FUNCTION public.touch_customer()')).slice(0, 2), ['ddl:public.orders', 'execute:public.touch_customer']);
+});
+
+test('table definitions read the tables they copy (LIKE) or reference (FOREIGN KEY)', () => {
+  assert.deepEqual(actions(one('CREATE TABLE public.k (LIKE billing.api_keys INCLUDING ALL)')), ['ddl:public.k', 'read:billing.api_keys']);
+  assert.deepEqual(actions(one('CREATE TABLE public.k (x int REFERENCES billing.api_keys (id))')), ['ddl:public.k', 'read:billing.api_keys']);
+  assert.deepEqual(actions(one('ALTER TABLE public.orders ADD CONSTRAINT fk FOREIGN KEY (customer_id) REFERENCES billing.api_keys (id)')),
+    ['ddl:public.orders', 'read:billing.api_keys']);
+  assert.deepEqual(actions(one('ALTER TABLE public.orders ADD COLUMN k int REFERENCES billing.api_keys')), ['ddl:public.orders', 'read:billing.api_keys']);
 });
 
 test('privilege and server administration statements', () => {

@@ -4,7 +4,7 @@ import { addAction, addGuardrail, type Env } from './env.ts';
 import { createdRelation, ddl, existingRangeVar, objectTarget, qualified } from './ddl-targets.ts';
 import { lockTargets } from './relations.ts';
 import { resolveRangeVar } from './resolve.ts';
-import { createFunction, ddlExpressions, createTable } from './ddl-bodies.ts';
+import { createFunction, ddlExpressions, createTable, referencedRelations } from './ddl-bodies.ts';
 import type { StatementKind } from './types.ts';
 
 const PRIVILEGE_STMTS = new Set([
@@ -165,6 +165,7 @@ function alterTable(env: Env, v: Node): StatementKind {
     const def = cmd.def as Node | undefined;
     if (!def) continue;
     const dt = tag(def);
+    if (dt === 'ColumnDef' || dt === 'Constraint') referencedRelations(env, [def]);
     if (dt === 'ColumnDef') ddlExpressions(env, [inner(def).raw_default as Node, ...list(inner(def).constraints).map((k) => inner(k).raw_expr as Node)]);
     else if (dt === 'Constraint') ddlExpressions(env, [inner(def).raw_expr as Node]);
     else if (dt === 'PartitionCmd') ddl(env, existingRangeVar(env, inner(def).name as Node, false), 'ALTER TABLE PARTITION');
