@@ -60,7 +60,15 @@ function arith(op: string, a: Value, b: Value): Value {
   }
 }
 
-export function evalConst(n: Node | undefined): Value {
+/** What is known about the rows a condition is evaluated on. */
+export interface RowFacts {
+  /** True when `n` is a column that is never null (declared NOT NULL). */
+  neverNull(n: Node): boolean;
+}
+
+const NO_FACTS: RowFacts = { neverNull: () => false };
+
+export function evalConst(n: Node | undefined, facts: RowFacts = NO_FACTS): Value {
   if (!n) return undefined;
   const v = inner(n);
   switch (tag(n)) {
@@ -69,7 +77,7 @@ export function evalConst(n: Node | undefined): Value {
       return c.type === 'null' ? null : c.type === 'bitstring' ? undefined : c.value;
     }
     case 'TypeCast': {
-      const x = evalConst(v.arg as Node);
+      const x = evalConst(v.arg as Node, facts);
       const t = names(v.typeName?.names).pop() ?? '';
       if (t === 'bool' || t === 'boolean') return toBool(x);
       if (/^(int[248]?|integer|numeric|float[48]|real|double precision|smallint|bigint)$/.test(t)) return toNum(x);
@@ -77,7 +85,7 @@ export function evalConst(n: Node | undefined): Value {
       return undefined;
     }
     case 'BoolExpr': {
-      const args = list(v.args).map((a) => toBool(evalConst(a)));
+      const args = list(v.args).map((a) => toBool(evalConst(a, facts)));
       if (v.boolop === 'NOT_EXPR') return typeof args[0] === 'boolean' ? !args[0] : args[0] === null ? null : undefined;
       if (v.boolop === 'AND_EXPR') {
         if (args.some((a) => a === false)) return false;
@@ -91,26 +99,27 @@ export function evalConst(n: Node | undefined): Value {
       const self = selfComparison(v, op);
       if (self !== undefined) return self;
       if (v.kind === 'AEXPR_OP') {
-        const l = v.lexpr ? evalConst(v.lexpr as Node) : undefined;
-        const r = evalConst(v.rexpr as Node);
+        const l = v.lexpr ? evalConst(v.lexpr as Node, facts) : undefined;
+        const r = evalConst(v.rexpr as Node, facts);
         if (['+', '-', '*', '/', '%'].includes(op)) return arith(op, v.lexpr ? l : undefined, r);
         return compare(op, l, r);
       }
       if (v.kind === 'AEXPR_IN') {
-        const l = evalConst(v.lexpr as Node);
-        const items = list(inner(v.rexpr as Node).items).map((i) => evalConst(i));
+        const l = evalConst(v.lexpr as Node, facts);
+        const items = list(inner(v.rexpr as Node).items).map((i) => evalConst(i, facts));
         const hit = items.some((i) => compare('=', l, i) === true);
         return op === '=' ? (hit ? true : undefined) : undefined;
       }
       return undefined;
     }
     case 'NullTest': {
-      const x = evalConst(v.arg as Node);
+      if (facts.neverNull(v.arg as Node)) return v.nulltesttype !== 'IS_NULL';
+      const x = evalConst(v.arg as Node, facts);
       if (x === undefined) return undefined;
       return v.nulltesttype === 'IS_NULL' ? x === null : x !== null;
     }
     case 'BooleanTest': {
-      const x = toBool(evalConst(v.arg as Node));
+      const x = toBool(evalConst(v.arg as Node, facts));
       if (x === undefined) return undefined;
       switch (v.booltesttype) {
         case 'IS_TRUE': return x === true;
@@ -205,6 +214,6 @@ function sameExpr(a: unknown, b: unknown): boolean {
 }
 
 /** True when the condition is constant and true. */
-export function isConstTrue(n: Node | undefined): boolean {
-  return toBool(evalConst(n)) === true;
+export function isConstTrue(n: Node | undefined, facts: RowFacts = NO_FACTS): boolean {
+  return toBool(evalConst(n, facts)) === true;
 }

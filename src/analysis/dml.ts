@@ -1,15 +1,15 @@
 // INSERT / UPDATE / DELETE / MERGE: write actions, write uses, unfiltered writes, RETURNING lineage.
-import { inner, list, tag, type Node } from './ast.ts';
+import { inner, list, names, tag, type Node } from './ast.ts';
 import { addAction, addGuardrail, addUses, unanalysable, type Env } from './env.ts';
 import { NO_LIN } from './lineage.ts';
 import { resolveRangeVar } from './resolve.ts';
-import { childScope, makeItem, newLevel, type FromItem, type Scope } from './scope.ts';
+import { childScope, lookupColumn, makeItem, newLevel, type FromItem, type Scope } from './scope.ts';
 import { lockTargets, noteRead, relationColumns } from './relations.ts';
 import { analyseSelect, targetList, type OutCol } from './select.ts';
 import { buildFrom, fromNode } from './from.ts';
 import { clauseExpr, operands } from './expr.ts';
 import { withClause } from './cte.ts';
-import { isConstTrue } from './const-fold.ts';
+import { isConstTrue, type RowFacts } from './const-fold.ts';
 import { ROW_LOCK_VIA, type Privilege, type RelationInfo } from './types.ts';
 
 interface Target { item: FromItem; rel?: RelationInfo; key: string; name: string }
@@ -32,8 +32,20 @@ function checkFilter(env: Env, scope: Scope, t: Target, cond: Node | undefined, 
   if (tag(cond) === 'CurrentOfExpr') return;
   const before = t.item.refs;
   clauseExpr(env, scope, cond, context);
-  if (isConstTrue(cond)) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a constant-true condition`, t.key);
+  if (isConstTrue(cond, targetRowFacts(scope, t))) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a constant-true condition`, t.key);
   else if (t.item.refs === before) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a condition that does not reference it`, t.key);
+}
+
+/** The target's NOT NULL columns, as the condition names them: `id IS NOT NULL` filters nothing there. */
+function targetRowFacts(scope: Scope, t: Target): RowFacts {
+  return {
+    neverNull: (n) => {
+      if (tag(n) !== 'ColumnRef' || !t.rel) return false;
+      const found = lookupColumn(scope, names(inner(n).fields)).found;
+      if (found.kind !== 'col' || !found.col.owners.includes(t.item)) return false;
+      return t.rel.columns.some((c) => c.name === found.col.name && c.notNull === true);
+    },
+  };
 }
 
 function returning(env: Env, scope: Scope, t: Target, clause: Node | undefined): OutCol[] | null {

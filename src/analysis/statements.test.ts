@@ -125,6 +125,21 @@ test('unfiltered writes: an expression compared with itself, or a condition and 
   assert.equal(one('DELETE FROM public.orders WHERE id = id').guardrails[0].object, 'public.orders');
 });
 
+test('unfiltered writes: a NULL test on a NOT NULL column of the target filters nothing', () => {
+  for (const sql of ['DELETE FROM public.orders WHERE id IS NOT NULL', 'DELETE FROM public.orders o WHERE o.status IS NOT NULL',
+    "UPDATE public.orders SET sku = 'x' WHERE NOT (sku IS NULL)", 'DELETE FROM public.orders WHERE id IS NOT NULL AND amount IS NOT NULL',
+    'DELETE FROM public.orders WHERE (id IS NOT NULL) IS TRUE', 'DELETE FROM public.orders WHERE id IS NULL OR sku IS NOT NULL',
+    'WITH d AS (DELETE FROM public.orders WHERE public.orders.id IS NOT NULL RETURNING id) SELECT count(*) FROM d']) {
+    assert.ok(rules(one(sql)).includes('unfiltered-write'), sql);
+  }
+  // Nullable columns, columns of another table, and real filters beside the test stay filters.
+  for (const sql of ['DELETE FROM public.customers WHERE email IS NOT NULL', 'DELETE FROM public.orders WHERE id IS NULL',
+    'DELETE FROM public.orders o USING public.customers c WHERE c.id = o.customer_id AND c.email IS NOT NULL',
+    'DELETE FROM public.orders WHERE id IS NOT NULL AND id = 5']) {
+    assert.deepEqual(rules(one(sql)), [], sql);
+  }
+});
+
 test('routine calls: name rules, volatility, SECURITY DEFINER, bodies analysed with via', () => {
   assert.deepEqual(rules(one('SELECT query FROM pg_stat_get_activity(NULL)')), ['data-catalog']);
   assert.deepEqual(rules(one('SELECT * FROM pg_show_all_file_settings()')), ['server-file-function']);

@@ -13,8 +13,8 @@ function cols(spec: string): ColumnInfo[] {
     oid: OID, float4: FLOAT4, anyarray: ANYARRAY, int2: INT2, float8: FLOAT8,
   };
   return spec.trim().split(/\s*,\s*/).map((c, i) => {
-    const [name, type] = c.split(/\s+/);
-    return { name, attnum: i + 1, typeOid: types[type] ?? TEXT };
+    const [name, type, constraint] = c.split(/\s+/);
+    return { name, attnum: i + 1, typeOid: types[type] ?? TEXT, ...(constraint === 'notnull' ? { notNull: true } : {}) };
   });
 }
 
@@ -28,7 +28,7 @@ const INVOICE_COLS = 'id bigint, invoice_number text, customer_id int, order_id 
 export const FIXTURE_RELATIONS: RelationInfo[] = [
   rel('public', 'customers', 'table', CUSTOMER_COLS, { children: ['public.customers_legacy'] }),
   rel('public', 'customers_legacy', 'table', `${CUSTOMER_COLS}, migrated_from text`),
-  rel('public', 'orders', 'table', 'id int, customer_id int, order_date date, status text, amount numeric, sku text'),
+  rel('public', 'orders', 'table', 'id int notnull, customer_id int notnull, order_date date notnull, status text notnull, amount numeric notnull, sku text notnull'),
   rel('public', 'customers_id_seq', 'sequence', 'last_value bigint, log_cnt bigint, is_called bool'),
   rel('public', 'orders_id_seq', 'sequence', 'last_value bigint, log_cnt bigint, is_called bool'),
   rel('public', 'orders_customer_idx', 'index', 'customer_id int'),

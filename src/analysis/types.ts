@@ -136,7 +136,13 @@ export interface QueryAnalysis {
 
 export type RelationKind = 'table' | 'partitioned' | 'view' | 'matview' | 'foreign' | 'sequence' | 'index' | 'composite' | 'other';
 
-export interface ColumnInfo { name: string; attnum: number; typeOid: number }
+export interface ColumnInfo {
+  name: string;
+  attnum: number;
+  typeOid: number;
+  /** Declared NOT NULL (pg_attribute.attnotnull): `col IS NOT NULL` holds on every row. */
+  notNull?: boolean;
+}
 
 export interface RelationInfo {
   oid: number;

@@ -19,7 +19,7 @@ const relationKinds: Record<string, RelationKind> = {
 
 const relationSql = `
 SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
-  coalesce((SELECT json_agg(json_build_object('name', a.attname, 'attnum', a.attnum, 'typeOid', a.atttypid::int) ORDER BY a.attnum)
+  coalesce((SELECT json_agg(json_build_object('name', a.attname, 'attnum', a.attnum, 'typeOid', a.atttypid::int, 'notNull', a.attnotnull) ORDER BY a.attnum)
             FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns,
   CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END AS definition,
   coalesce((SELECT json_agg(cn.nspname || '.' || cc.relname) FROM pg_catalog.pg_inherits i
