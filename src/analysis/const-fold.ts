@@ -64,9 +64,14 @@ function arith(op: string, a: Value, b: Value): Value {
 export interface RowFacts {
   /** True when `n` is a column that is never null (declared NOT NULL). */
   neverNull(n: Node): boolean;
+  /**
+   * True when the subquery `sub` yields every value `test` takes on the rows a condition is
+   * evaluated on (`id IN (SELECT id FROM <the target itself>)`), so the test holds wherever it is not null.
+   */
+  coversAll(test: Node, sub: Node): boolean;
 }
 
-const NO_FACTS: RowFacts = { neverNull: () => false };
+const NO_FACTS: RowFacts = { neverNull: () => false, coversAll: () => false };
 
 export function evalConst(n: Node | undefined, facts: RowFacts = NO_FACTS): Value {
   if (!n) return undefined;
@@ -88,7 +93,7 @@ export function evalConst(n: Node | undefined, facts: RowFacts = NO_FACTS): Valu
       const args = list(v.args).map((a) => toBool(evalConst(a, facts)));
       if (v.boolop === 'NOT_EXPR') return typeof args[0] === 'boolean' ? !args[0] : args[0] === null ? null : undefined;
       if (v.boolop === 'AND_EXPR') {
-        if (args.some((a) => a === false)) return false;
+        if (args.some((a) => a === false) || hasComplements(list(v.args))) return false;
         return args.every((a) => a === true) ? true : undefined;
       }
       if (args.some((a) => a === true) || hasComplements(list(v.args))) return true;
@@ -98,6 +103,7 @@ export function evalConst(n: Node | undefined, facts: RowFacts = NO_FACTS): Valu
       const op = names(v.name).pop() ?? '';
       const self = selfComparison(v, op);
       if (self !== undefined) return self;
+      if (v.kind === 'AEXPR_DISTINCT' || v.kind === 'AEXPR_NOT_DISTINCT') return distinctness(v, facts);
       if (v.kind === 'AEXPR_OP') {
         const l = v.lexpr ? evalConst(v.lexpr as Node, facts) : undefined;
         const r = evalConst(v.rexpr as Node, facts);
@@ -113,10 +119,21 @@ export function evalConst(n: Node | undefined, facts: RowFacts = NO_FACTS): Valu
       return undefined;
     }
     case 'NullTest': {
-      if (facts.neverNull(v.arg as Node)) return v.nulltesttype !== 'IS_NULL';
-      const x = evalConst(v.arg as Node, facts);
-      if (x === undefined) return undefined;
-      return v.nulltesttype === 'IS_NULL' ? x === null : x !== null;
+      const isNull = nullness(v.arg as Node, facts);
+      if (isNull === undefined) return undefined;
+      return v.nulltesttype === 'IS_NULL' ? isNull : !isNull;
+    }
+    case 'CaseExpr': {
+      // Every branch (the ELSE included) yields the same constant: so does the CASE, whatever it tests.
+      if (!v.defresult) return undefined;
+      const results = [...list(v.args).map((w) => inner(w).result as Node), v.defresult as Node].map((r) => evalConst(r, facts));
+      return results.every((r) => r !== undefined && r === results[0]) ? results[0] : undefined;
+    }
+    case 'SubLink': {
+      // `x IN (SELECT x FROM <the rows x comes from>)`, `x = ANY (…)`: a membership test every row passes.
+      const op = names(v.operName);
+      if (v.subLinkType !== 'ANY_SUBLINK' || !(op.length === 0 || (op.length === 1 && op[0] === '='))) return undefined;
+      return v.testexpr && facts.coversAll(v.testexpr as Node, v.subselect as Node) ? true : undefined;
     }
     case 'BooleanTest': {
       const x = toBool(evalConst(v.arg as Node, facts));
@@ -133,6 +150,29 @@ export function evalConst(n: Node | undefined, facts: RowFacts = NO_FACTS): Valu
     }
     default: return undefined;
   }
+}
+
+/** Whether `n` is null: known for constants and for NOT NULL columns (also through a cast or COLLATE). */
+function nullness(n: Node, facts: RowFacts): boolean | undefined {
+  let x = n;
+  while (tag(x) === 'TypeCast' || tag(x) === 'CollateClause') x = inner(x).arg as Node;
+  if (facts.neverNull(x)) return false;
+  const c = evalConst(n, facts);
+  return c === undefined ? undefined : c === null;
+}
+
+/** `x IS [NOT] DISTINCT FROM NULL` is a NULL test; between two constants it is a comparison that knows NULL. */
+function distinctness(v: Node, facts: RowFacts): Value {
+  const distinct = v.kind === 'AEXPR_DISTINCT';
+  const l = v.lexpr as Node, r = v.rexpr as Node;
+  const lv = evalConst(l, facts), rv = evalConst(r, facts);
+  const nullSide = rv === null ? l : lv === null ? r : undefined;
+  if (nullSide) {
+    const isNull = nullness(nullSide, facts);
+    return isNull === undefined ? undefined : distinct ? !isNull : isNull;
+  }
+  const same = compare('=', lv, rv);
+  return typeof same === 'boolean' ? same !== distinct : undefined;
 }
 
 const TRUE_ON_ITSELF = new Set(['=', '>=', '<=']);
@@ -179,9 +219,45 @@ function complementary(a: Node, b: Node): boolean {
   if (tag(a) === 'NullTest' && tag(b) === 'NullTest') {
     return inner(a).nulltesttype !== inner(b).nulltesttype && sameExpr(inner(a).arg, inner(b).arg);
   }
+  if (tag(a) === 'BooleanTest' && tag(b) === 'BooleanTest') {
+    return BOOLTEST_NEGATED[String(inner(a).booltesttype)] === inner(b).booltesttype && sameExpr(inner(a).arg, inner(b).arg);
+  }
   const negates = (x: Node, y: Node): boolean =>
     tag(x) === 'BoolExpr' && inner(x).boolop === 'NOT_EXPR' && sameExpr(list(inner(x).args)[0], y);
-  return negates(a, b) || negates(b, a) || oppositeComparisons(a, b);
+  return negates(a, b) || negates(b, a) || oppositeComparisons(a, b) || oppositeTests(a, b);
+}
+
+const BOOLTEST_NEGATED: Record<string, string> = {
+  IS_TRUE: 'IS_NOT_TRUE', IS_NOT_TRUE: 'IS_TRUE', IS_FALSE: 'IS_NOT_FALSE', IS_NOT_FALSE: 'IS_FALSE',
+  IS_UNKNOWN: 'IS_NOT_UNKNOWN', IS_NOT_UNKNOWN: 'IS_UNKNOWN',
+};
+
+/** The expression kinds whose NOT form is another kind of the same shape (`x NOT BETWEEN a AND b`). */
+const KIND_NEGATED: Record<string, string> = {
+  AEXPR_BETWEEN: 'AEXPR_NOT_BETWEEN', AEXPR_NOT_BETWEEN: 'AEXPR_BETWEEN',
+  AEXPR_BETWEEN_SYM: 'AEXPR_NOT_BETWEEN_SYM', AEXPR_NOT_BETWEEN_SYM: 'AEXPR_BETWEEN_SYM',
+  AEXPR_DISTINCT: 'AEXPR_NOT_DISTINCT', AEXPR_NOT_DISTINCT: 'AEXPR_DISTINCT',
+};
+
+/** Operators whose NOT form is another operator on the same operands: `IN`/`NOT IN`, `LIKE`/`NOT LIKE`, `~`/`!~`, … */
+const OP_NEGATED: Record<string, string> = {
+  '~~': '!~~', '!~~': '~~', '~~*': '!~~*', '!~~*': '~~*', '~': '!~', '!~': '~', '~*': '!~*', '!~*': '~*',
+};
+const NEGATABLE_KINDS = new Set(['AEXPR_IN', 'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_SIMILAR', 'AEXPR_OP']);
+
+/** `x IN (…)` and `x NOT IN (…)`, `x LIKE p` and `x NOT LIKE p`, `x BETWEEN a AND b` and `x NOT BETWEEN a AND b`, … */
+function oppositeTests(a: Node, b: Node): boolean {
+  if (tag(a) !== 'A_Expr' || tag(b) !== 'A_Expr') return false;
+  const x = inner(a), y = inner(b);
+  const opX = names(x.name).pop() ?? '', opY = names(y.name).pop() ?? '';
+  let opposite: boolean;
+  if (KIND_NEGATED[String(x.kind)] === y.kind) opposite = true;
+  else if (x.kind === y.kind && NEGATABLE_KINDS.has(String(x.kind))) {
+    opposite = x.kind === 'AEXPR_IN' ? NEGATED[opX] === opY : OP_NEGATED[opX] === opY;
+  } else if ((x.kind === 'AEXPR_OP_ANY' && y.kind === 'AEXPR_OP_ALL') || (x.kind === 'AEXPR_OP_ALL' && y.kind === 'AEXPR_OP_ANY')) {
+    opposite = NEGATED[opX] === opY;
+  } else opposite = false;
+  return opposite && sameExpr(x.lexpr, y.lexpr) && sameExpr(x.rexpr, y.rexpr);
 }
 
 const NEGATED: Record<string, string> = { '=': '<>', '<>': '=', '!=': '=', '<': '>=', '>=': '<', '>': '<=', '<=': '>' };
@@ -199,6 +275,9 @@ function oppositeComparisons(a: Node, b: Node): boolean {
   return COMMUTED[opY] === negated && sameExpr(x.lexpr, y.rexpr) && sameExpr(x.rexpr, y.lexpr);
 }
 
+/** Token positions, which differ between two spellings of the same expression. */
+const POSITION_FIELDS = new Set(['location', 'list_start', 'list_end']);
+
 /** Structural equality of two parse trees, ignoring token positions (literal values are read). */
 function sameExpr(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) || Array.isArray(b)) {
@@ -208,8 +287,8 @@ function sameExpr(a: unknown, b: unknown): boolean {
   if (tag(a) === 'A_Const' && tag(b) === 'A_Const') {
     return JSON.stringify(constOf(inner(a as Node))) === JSON.stringify(constOf(inner(b as Node)));
   }
-  const ka = Object.keys(a).filter((k) => k !== 'location');
-  const kb = Object.keys(b).filter((k) => k !== 'location');
+  const ka = Object.keys(a).filter((k) => !POSITION_FIELDS.has(k));
+  const kb = Object.keys(b).filter((k) => !POSITION_FIELDS.has(k));
   return ka.length === kb.length && ka.every((k) => sameExpr((a as Node)[k], (b as Node)[k]));
 }
 

@@ -8,6 +8,7 @@ import { analyseSelect } from './select.ts';
 import { analyseSqlBodyNode, analyseSqlText, enterBody } from './bodies.ts';
 import { analysePlpgsql } from './plpgsql.ts';
 import { runStatement } from './statements.ts';
+import { typeReference } from './type-refs.ts';
 
 /** Expressions stored by DDL (defaults, CHECK, index expressions): their function calls count. */
 export function ddlExpressions(env: Env, nodes: (Node | undefined)[]): void {
@@ -18,6 +19,8 @@ export function ddlExpressions(env: Env, nodes: (Node | undefined)[]): void {
 export function createTable(env: Env, v: Node): void {
   ddl(env, createdRelation(env, (v.relation as Node | undefined) ?? {}), 'CREATE TABLE');
   for (const p of list(v.inhRelations)) if (tag(p) === 'RangeVar') ddl(env, existingRangeVar(env, inner(p), false), 'CREATE TABLE INHERITS');
+  // CREATE TABLE t OF s.r: the new table takes r's row type, so its columns.
+  if (v.ofTypename) typeReference(env, v.ofTypename);
   const exprs: Node[] = [];
   for (const e of list(v.tableElts)) {
     const el = inner(e);
@@ -32,11 +35,13 @@ export function createTable(env: Env, v: Node): void {
 
 /**
  * Relations a table definition reads: LIKE copies another table's columns, defaults
- * and constraints; a foreign key checks the referenced table's rows on every write.
+ * and constraints; a foreign key checks the referenced table's rows on every write;
+ * a column typed with a relation's row type takes its shape, as a cast to it does.
  */
 export function referencedRelations(env: Env, elements: Node[]): void {
   for (const e of elements) {
     const el = inner(e);
+    if (tag(e) === 'ColumnDef') typeReference(env, el.typeName);
     if (tag(e) === 'TableLikeClause') readRelation(env, el.relation as Node | undefined, 'CREATE TABLE LIKE');
     const constraints = tag(e) === 'ColumnDef' ? list(el.constraints) : tag(e) === 'Constraint' ? [e] : [];
     for (const k of constraints) {

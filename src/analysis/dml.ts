@@ -3,7 +3,7 @@ import { inner, list, names, tag, type Node } from './ast.ts';
 import { addAction, addGuardrail, addUses, unanalysable, type Env } from './env.ts';
 import { NO_LIN } from './lineage.ts';
 import { resolveRangeVar } from './resolve.ts';
-import { childScope, lookupColumn, makeItem, newLevel, type FromItem, type Scope } from './scope.ts';
+import { childScope, findCte, lookupColumn, makeItem, newLevel, type FromItem, type Scope } from './scope.ts';
 import { lockTargets, noteRead, relationColumns } from './relations.ts';
 import { analyseSelect, targetList, type OutCol } from './select.ts';
 import { buildFrom, fromNode } from './from.ts';
@@ -12,18 +12,23 @@ import { withClause } from './cte.ts';
 import { isConstTrue, type RowFacts } from './const-fold.ts';
 import { ROW_LOCK_VIA, type Privilege, type RelationInfo } from './types.ts';
 
-interface Target { item: FromItem; rel?: RelationInfo; key: string; name: string }
+interface Target {
+  item: FromItem; rel?: RelationInfo; key: string; name: string;
+  /** Written with ONLY: inheritance children are not targets. */
+  only: boolean;
+}
 
 function target(env: Env, rv: Node, privileges: Privilege[], via: string): Target {
   const alias = (rv.alias as Node | undefined)?.aliasname as string | undefined;
   const relname = String(rv.relname ?? '');
   const r = resolveRangeVar(env, rv);
   if (r.status === 'absent') unanalysable(env, `relation ${r.name} does not exist`);
-  if (r.status !== 'found') return { item: makeItem(alias ?? relname, [], []), key: relname, name: relname };
+  const only = rv.inh !== true;
+  if (r.status !== 'found') return { item: makeItem(alias ?? relname, [], []), key: relname, name: relname, only };
   const reach = lockTargets(env, r.rel, r.key);
   for (const p of privileges) for (const k of reach) addAction(env, p, k, via);
   const item = makeItem(alias ?? relname, relationColumns(env, r.rel, r.key), reach, alias ? undefined : r.key);
-  return { item, rel: r.rel, key: r.key, name: relname };
+  return { item, rel: r.rel, key: r.key, name: relname, only };
 }
 
 /** Report 'unfiltered-write' unless the condition is non-constant and references the target. */
@@ -32,20 +37,57 @@ function checkFilter(env: Env, scope: Scope, t: Target, cond: Node | undefined, 
   if (tag(cond) === 'CurrentOfExpr') return;
   const before = t.item.refs;
   clauseExpr(env, scope, cond, context);
-  if (isConstTrue(cond, targetRowFacts(scope, t))) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a constant-true condition`, t.key);
+  if (isConstTrue(cond, targetRowFacts(env, scope, t))) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a constant-true condition`, t.key);
   else if (t.item.refs === before) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a condition that does not reference it`, t.key);
 }
 
-/** The target's NOT NULL columns, as the condition names them: `id IS NOT NULL` filters nothing there. */
-function targetRowFacts(scope: Scope, t: Target): RowFacts {
+/**
+ * What the target's rows tell about a condition: its NOT NULL columns (`id IS NOT NULL` filters nothing
+ * there), and the target itself read back whole (`id IN (SELECT id FROM <target>)` neither).
+ */
+function targetRowFacts(env: Env, scope: Scope, t: Target): RowFacts {
+  const targetColumn = (n: Node): string | undefined => {
+    if (tag(n) !== 'ColumnRef' || !t.rel) return undefined;
+    const { found, fields } = lookupColumn(scope, names(inner(n).fields));
+    return found.kind === 'col' && fields === 0 && found.col.owners.includes(t.item) ? found.col.name : undefined;
+  };
   return {
     neverNull: (n) => {
-      if (tag(n) !== 'ColumnRef' || !t.rel) return false;
-      const found = lookupColumn(scope, names(inner(n).fields)).found;
-      if (found.kind !== 'col' || !found.col.owners.includes(t.item)) return false;
-      return t.rel.columns.some((c) => c.name === found.col.name && c.notNull === true);
+      const name = targetColumn(n);
+      return name !== undefined && t.rel!.columns.some((c) => c.name === name && c.notNull === true);
+    },
+    coversAll: (test, sub) => {
+      const name = targetColumn(test);
+      return name !== undefined && readsWholeColumn(env, scope, t, name, sub);
     },
   };
+}
+
+/**
+ * `SELECT [DISTINCT] col FROM <target>` with nothing that drops rows (no WHERE but a constant-true one,
+ * no GROUP BY, HAVING, LIMIT, OFFSET, DISTINCT ON, row lock, set operation or CTE): every value the
+ * target's column holds. Anything else may filter, and stays a filter.
+ */
+function readsWholeColumn(env: Env, scope: Scope, t: Target, name: string, sub: Node): boolean {
+  if (tag(sub) !== 'SelectStmt') return false;
+  const s = inner(sub);
+  if (s.op !== 'SETOP_NONE' || s.withClause || s.groupClause || s.havingClause || s.limitCount || s.limitOffset
+    || s.lockingClause || s.intoClause || s.valuesLists) return false;
+  if (list(s.distinctClause).some((d) => tag(d) !== '')) return false;
+  if (s.whereClause && !isConstTrue(s.whereClause as Node)) return false;
+  const from = list(s.fromClause);
+  const targets = list(s.targetList);
+  if (from.length !== 1 || tag(from[0]) !== 'RangeVar' || targets.length !== 1) return false;
+  const rv = inner(from[0]);
+  if (!rv.schemaname && findCte(scope, String(rv.relname ?? ''))) return false;
+  const r = resolveRangeVar(env, rv);
+  if (r.status !== 'found' || r.key !== t.key || (rv.inh !== true && !t.only)) return false;
+  const val = inner(targets[0]).val as Node | undefined;
+  if (tag(val) !== 'ColumnRef') return false;
+  const parts = names(inner(val!).fields);
+  const refname = (rv.alias as Node | undefined)?.aliasname ?? rv.relname;
+  return parts.length === list(inner(val!).fields).length
+    && (parts.length === 1 ? parts[0] === name : parts.length === 2 && parts[0] === refname && parts[1] === name);
 }
 
 function returning(env: Env, scope: Scope, t: Target, clause: Node | undefined): OutCol[] | null {

@@ -140,6 +140,50 @@ test('unfiltered writes: a NULL test on a NOT NULL column of the target filters 
   }
 });
 
+test('unfiltered writes: a condition and its NOT form (NOT IN, NOT LIKE, NOT BETWEEN, …), a negated contradiction, a CASE or NULL test in other words', () => {
+  for (const sql of ["DELETE FROM public.orders WHERE status IN ('paid') OR status NOT IN ('paid')",
+    'DELETE FROM public.orders WHERE id BETWEEN 1 AND 5 OR id NOT BETWEEN 1 AND 5', "DELETE FROM public.orders WHERE sku LIKE 'a%' OR sku NOT LIKE 'a%'",
+    "DELETE FROM public.orders WHERE sku ILIKE 'a%' OR sku NOT ILIKE 'a%'", "DELETE FROM public.orders WHERE sku SIMILAR TO 'a%' OR sku NOT SIMILAR TO 'a%'",
+    "DELETE FROM public.orders WHERE sku ~ '^a' OR sku !~ '^a'", "DELETE FROM public.orders WHERE status IS DISTINCT FROM 'paid' OR status IS NOT DISTINCT FROM 'paid'",
+    'DELETE FROM public.orders WHERE (amount > 5) IS TRUE OR (amount > 5) IS NOT TRUE', 'DELETE FROM public.orders WHERE id = ANY(ARRAY[1, 2]) OR id <> ALL(ARRAY[1, 2])',
+    'DELETE FROM public.orders WHERE NOT (id = 5 AND NOT id = 5)', 'DELETE FROM public.orders WHERE CASE WHEN id = 1 THEN true ELSE true END',
+    'DELETE FROM public.orders WHERE id IS DISTINCT FROM NULL', "UPDATE public.orders SET sku = 'x' WHERE NOT (status IS NOT DISTINCT FROM NULL)",
+    'DELETE FROM public.orders WHERE id::text IS NOT NULL']) {
+    assert.ok(rules(one(sql)).includes('unfiltered-write'), sql);
+  }
+  for (const sql of ["DELETE FROM public.orders WHERE status IN ('paid') OR status NOT IN ('shipped')",
+    "DELETE FROM public.orders WHERE sku LIKE 'a%' OR sku NOT LIKE 'b%'", 'DELETE FROM public.orders WHERE id BETWEEN 1 AND 5 OR id NOT BETWEEN 1 AND 6',
+    "DELETE FROM public.orders WHERE status IS DISTINCT FROM 'paid'", 'DELETE FROM public.customers WHERE notes IS DISTINCT FROM NULL',
+    'DELETE FROM public.orders WHERE id = 5 AND NOT id = 6', 'DELETE FROM public.orders WHERE CASE WHEN id = 1 THEN true ELSE false END',
+    'DELETE FROM public.orders WHERE CASE WHEN id = 1 THEN true END']) {
+    assert.deepEqual(rules(one(sql)), [], sql);
+  }
+});
+
+test('unfiltered writes: the target read back whole by an IN subquery filters nothing; a subquery that may drop rows still filters', () => {
+  for (const sql of ['DELETE FROM public.orders WHERE id IN (SELECT id FROM public.orders)',
+    "UPDATE public.orders SET sku = 'x' WHERE id = ANY (SELECT id FROM orders)",
+    'DELETE FROM public.orders o WHERE o.customer_id IN (SELECT x.customer_id FROM public.orders x)',
+    'DELETE FROM public.orders WHERE id IN (SELECT DISTINCT orders.id FROM public.orders WHERE true)',
+    'DELETE FROM ONLY public.customers WHERE id IN (SELECT id FROM public.customers)',
+    'WITH d AS (DELETE FROM public.orders WHERE id IN (SELECT id FROM public.orders) RETURNING 1) SELECT count(*) FROM d']) {
+    assert.ok(rules(one(sql)).includes('unfiltered-write'), sql);
+  }
+  for (const sql of ["DELETE FROM public.orders WHERE id IN (SELECT id FROM public.orders WHERE status = 'paid')",
+    'DELETE FROM public.orders WHERE id IN (SELECT id FROM public.orders ORDER BY id LIMIT 2)',
+    'DELETE FROM public.orders WHERE id IN (SELECT customer_id FROM public.orders)',
+    'DELETE FROM public.orders WHERE customer_id IN (SELECT id FROM public.customers)',
+    'DELETE FROM public.customers WHERE id IN (SELECT id FROM ONLY public.customers)',
+    'WITH orders AS (SELECT 5 AS id) DELETE FROM public.orders WHERE id IN (SELECT id FROM orders)',
+    'DELETE FROM public.orders WHERE id IN (SELECT DISTINCT ON (customer_id) id FROM public.orders)',
+    'DELETE FROM public.orders WHERE id IN (SELECT id FROM public.orders GROUP BY id HAVING count(*) > 1)',
+    'DELETE FROM public.orders WHERE id IN (SELECT o.id FROM public.orders o JOIN public.customers c ON c.id = o.customer_id)',
+    'DELETE FROM public.orders WHERE id > ANY (SELECT id FROM public.orders)',
+    'DELETE FROM public.orders WHERE id IN (SELECT id FROM public.orders UNION SELECT 1)']) {
+    assert.deepEqual(rules(one(sql)), [], sql);
+  }
+});
+
 test('routine calls: name rules, volatility, SECURITY DEFINER, bodies analysed with via', () => {
   assert.deepEqual(rules(one('SELECT query FROM pg_stat_get_activity(NULL)')), ['data-catalog']);
   assert.deepEqual(rules(one('SELECT * FROM pg_show_all_file_settings()')), ['server-file-function']);
@@ -197,6 +241,13 @@ test('table definitions read the tables they copy (LIKE) or reference (FOREIGN K
   assert.deepEqual(actions(one('ALTER TABLE public.orders ADD CONSTRAINT fk FOREIGN KEY (customer_id) REFERENCES billing.api_keys (id)')),
     ['ddl:public.orders', 'read:billing.api_keys']);
   assert.deepEqual(actions(one('ALTER TABLE public.orders ADD COLUMN k int REFERENCES billing.api_keys')), ['ddl:public.orders', 'read:billing.api_keys']);
+});
+
+test('table definitions read the relations whose row type they use (a column type, CREATE TABLE OF)', () => {
+  assert.deepEqual(actions(one('CREATE TABLE public.k (k billing.api_keys)')), ['ddl:public.k', 'read:billing.api_keys']);
+  assert.deepEqual(actions(one('CREATE TABLE public.k OF billing.api_keys')), ['ddl:public.k', 'read:billing.api_keys']);
+  assert.deepEqual(actions(one('ALTER TABLE public.orders ADD COLUMN k billing.invoices_2024[]')), ['ddl:public.orders', 'read:billing.invoices_2024']);
+  assert.deepEqual(actions(one('CREATE TABLE public.k (a int, b text)')), ['ddl:public.k']);
 });
 
 test('privilege and server administration statements', () => {
