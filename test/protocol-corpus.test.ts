@@ -1,6 +1,7 @@
 // The wire-level corpus (../shared/corpus/protocol-cases.md) through the real
 // gateway, with a raw-protocol client (test/protocol/wire-client.ts):
-//   §A every leak-relevant case of cases.jsonl through other protocol paths,
+//   §A every leak-relevant case of cases.jsonl and of our own cases
+//      (test/corpus/own-cases.jsonl) through other protocol paths,
 //   §B protocol features that are bypasses in themselves,
 //   §C cross-identity state (separate sessions: the gateway does not pool),
 //   §D malformed messages (fail closed, the gateway keeps serving).

@@ -251,7 +251,7 @@ export class Session {
       const plans: ResultPlan[] = analysis.statements.map((s, i) => ({
         sql: s.sql,
         verdict: verdict.statements[i],
-        copy: s.copy,
+        copy: this.copyOptions(s),
         startedAt: now,
         onSuccess: tracksState(s) ? () => this.track(s, s.sql) : undefined,
         scrubErrors: s.kind === 'transaction' && this.basePolicy.masks.size > 0,
@@ -260,6 +260,16 @@ export class Session {
       this.relay.expect(expectQuery(plans));
       this.forward(raw);
     });
+  }
+
+  /**
+   * The COPY a statement runs: its own, or for `EXECUTE name` the one prepared
+   * under that name (only the protocol's Parse can prepare a COPY), whose
+   * format the COPY data must be read in.
+   */
+  private copyOptions(s: StatementAnalysis): StatementAnalysis['copy'] {
+    if (s.kind !== 'execute') return s.copy;
+    return this.registry.prepared.get(s.name ?? '')?.statement.copy;
   }
 
   /** Carry out a verdict: run it, refuse it, or hold it for a human. */

@@ -46,7 +46,9 @@ function corpusConfig(upstreamUrl: string, tokens: Record<Identity, Token>): str
 
 export async function setupEnv(): Promise<ProtoEnv> {
   const dir = corpusDir();
-  const cases = loadCases(dir);
+  // Our own cases too (test/corpus/own-cases.jsonl), unless another corpus directory was given.
+  const own = process.env.SCOPEGATE_CORPUS_DIR ? [] : loadCases(path.join(REPO_ROOT, 'test', 'corpus'), 'own-cases.jsonl');
+  const cases = [...loadCases(dir), ...own];
   const cluster = await sharedCluster();
   const db = await CorpusDatabase.setup(cluster, path.join(dir, 'fixture.sql'));
   const tokens = Object.fromEntries(IDENTITIES.map((i) => [i, makeToken(i)])) as Record<Identity, Token>;

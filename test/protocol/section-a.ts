@@ -1,6 +1,7 @@
-// §A of protocol-cases.md: every leak-relevant case of cases.jsonl (every
-// `no-leak` case and every case with a non-empty `leak` list) re-delivered
-// through the other protocol paths, plus the fixed scenarios §A names.
+// §A of protocol-cases.md: every leak-relevant case of cases.jsonl and of our
+// own cases (every `no-leak` case and every case with a non-empty `leak`
+// list) re-delivered through the other protocol paths, plus the fixed
+// scenarios §A names.
 //
 // Numbering follows protocol-cases.md: A3 = parameters, A4 = named statements
 // and re-Parse. Each case runs on one session, variant after variant (each
