@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLine, HashChain, serialise } from './chain.ts';
+import { checkLine, HashChain, joinRecords, serialise, SealedRecord } from './chain.ts';
 import type { AuditEvent } from './types.ts';
 import { RanStatementEvent } from './ran-statement.ts';
 import { createHash } from 'node:crypto';
@@ -130,4 +130,27 @@ test('a statement written again with its masked list changed in place, another f
     change();
     prev = record.hash;
   }
+});
+
+test('records sealed into shared slabs keep their bytes, and a batch of them joins into exactly their lines', () => {
+  const chain = new HashChain();
+  const sealed: { record: SealedRecord; copy: Buffer }[] = [];
+  // Enough records to fill several slabs, with long ones that outgrow a slab midway through a record.
+  for (let i = 0; i < 1500; i++) {
+    const sql = i % 97 === 0 ? `SELECT '${'x'.repeat(30_000 + i)}'` : i % 89 === 0 ? 'é'.repeat(40_000) : `SELECT ${i}`;
+    const record = chain.seal({ type: 'statement', session: 's', sql, rows: i, at: '2026-01-01T00:00:00.000Z' } as unknown as AuditEvent);
+    sealed.push({ record, copy: Buffer.from(record.bytes) });
+  }
+  for (const [i, { record, copy }] of sealed.entries()) {
+    assert.deepEqual(record.bytes, copy, `record ${i} was overwritten by a later one`);
+    assert.equal(checkLine(record.line).ok, true);
+  }
+  for (const [from, to] of [[0, 1], [0, 45], [3, 400], [90, 100], [0, 1500]]) {
+    const batch = sealed.slice(from, to).map((s) => s.record);
+    assert.deepEqual(joinRecords(batch), Buffer.concat(batch.map((r) => r.bytes)), `batch ${from}..${to}`);
+  }
+  // Records from anywhere, in any order, are joined by copying.
+  const mixed = [sealed[7].record, sealed[3].record, new SealedRecord(1, 'h', Buffer.from('{"other":1}\n'))];
+  assert.deepEqual(joinRecords(mixed), Buffer.concat(mixed.map((r) => r.bytes)));
+  assert.equal(joinRecords([]).length, 0);
 });

@@ -57,7 +57,7 @@ export class HashChain {
     return { seq: this.seq, hash: this.hash };
   }
 
-  /** Where records are written: reused, grown for long ones. */
+  /** Where records are written: one slab after another, each record a view of it. */
   private readonly writer = new RecordBytes();
 
   /**
@@ -69,18 +69,41 @@ export class HashChain {
     const w = this.writer;
     const n = w.writeOpen(event, seq, this.hash);
     w.reserve(HASH_TAIL);
+    const start = w.offset;
     const buf = w.bytes;
-    buf[n] = 0x7d; // }
-    const hash = sha256Hex(buf.subarray(0, n + 1));
+    buf[start + n] = 0x7d; // }
+    const hash = sha256Hex(buf.subarray(start, start + n + 1));
     w.member64('hash', hash);
     w.ascii('}\n');
-    const end = w.length;
-    const bytes = Buffer.allocUnsafe(end);
-    buf.copy(bytes, 0, 0, end);
+    const bytes = w.take();
     this.seq = seq;
     this.hash = hash;
     return new SealedRecord(seq, hash, bytes);
   }
+}
+
+/**
+ * The lines of records in order, as one buffer: a view of their slab when
+ * they were sealed one after another (the usual batch), a copy otherwise.
+ */
+export function joinRecords(records: readonly SealedRecord[]): Buffer {
+  if (records.length === 0) return Buffer.alloc(0);
+  if (records.length === 1) return records[0].bytes;
+  const first = records[0].bytes;
+  let end = first.byteOffset + first.length;
+  let bytes = first.length;
+  let contiguous = true;
+  for (let i = 1; i < records.length; i++) {
+    const b = records[i].bytes;
+    bytes += b.length;
+    if (contiguous && (b.buffer !== first.buffer || b.byteOffset !== end)) contiguous = false;
+    end = b.byteOffset + b.length;
+  }
+  if (contiguous) return Buffer.from(first.buffer, first.byteOffset, bytes);
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const r of records) at += r.bytes.copy(out, at);
+  return out;
 }
 
 /**

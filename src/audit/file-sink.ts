@@ -11,7 +11,7 @@ import { close, fdatasync, fstat, openSync, mkdirSync, fstatSync, truncateSync, 
 import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BatchedSink, type BatchedSinkOptions } from './batched-sink.ts';
-import { checkLine, type ChainHead, type SealedRecord } from './chain.ts';
+import { checkLine, joinRecords, type ChainHead, type SealedRecord } from './chain.ts';
 import { readTail, rotatedPath, rotationIndex, rotationSet } from './files.ts';
 import { AuditUnavailableError } from './types.ts';
 
@@ -221,7 +221,7 @@ export class FileAuditSink extends BatchedSink {
   /** The next chunk of pending lines that fits before rotation; null when the file must rotate first. */
   private cut(): Chunk | null {
     const pending = this.pending;
-    let buf = pending.length === 1 ? pending[0].bytes : Buffer.concat(pending.map((r) => r.bytes));
+    let buf = joinRecords(pending);
     let count = pending.length;
     if (this.size + buf.length > this.rotateBytes) {
       let bytes = 0;

@@ -31,8 +31,19 @@ interface KeyInfo {
   skipped: boolean;
 }
 
+/**
+ * Records are written one after another into a slab and handed out as views
+ * of it (see take), so sealing a record neither allocates nor copies its
+ * bytes, and a batch of consecutive records is written as one range.
+ */
+const SLAB_BYTES = 64 * 1024;
+/** A slab with less room than this left is retired at take(): the next record starts a new one. */
+const SLAB_TAIL = 2 * 1024;
+
 export class RecordBytes {
-  private buf = Buffer.allocUnsafe(16 * 1024);
+  private buf = Buffer.allocUnsafe(SLAB_BYTES);
+  /** Where the record being written begins in buf (records before it were taken). */
+  private start = 0;
   private pos = 0;
   private readonly keys = new Map<string, KeyInfo>();
   private readonly quoted = new Map<string, Buffer>();
@@ -41,7 +52,7 @@ export class RecordBytes {
   writeOpen(event: AuditEvent, seq: number, prev: string): number {
     if (event instanceof RanStatementEvent) return this.writeRanStatement(event, seq, prev);
     const fields = event as unknown as Record<string, unknown>;
-    this.pos = 0;
+    this.pos = this.start;
     this.ascii(`{"v":1,"seq":${seq}`);
     if (fields.at !== undefined) this.member('at', fields.at);
     if (fields.type !== undefined) this.member('type', fields.type);
@@ -52,7 +63,7 @@ export class RecordBytes {
       if (!info.skipped) this.value(info, value);
     }
     this.member64('prev', prev);
-    return this.pos;
+    return this.pos - this.start;
   }
 
   /** Members of the key information used by writeRanStatement, looked up once. */
@@ -70,7 +81,7 @@ export class RecordBytes {
       masked: this.keyInfo('masked'), durationMs: this.keyInfo('durationMs'), rows: this.keyInfo('rows'), tag: this.keyInfo('tag'),
       error: this.keyInfo('error'), result: this.keyInfo('result'),
     });
-    this.pos = 0;
+    this.pos = this.start;
     this.ascii('{"v":1,"seq":');
     this.digits(seq);
     this.atMember(e.at);
@@ -91,30 +102,55 @@ export class RecordBytes {
     this.opt(k.error, e.error);
     this.opt(k.result, e.result);
     this.member64('prev', prev);
-    return this.pos;
+    return this.pos - this.start;
   }
 
-  /** A member whose value is 64 ASCII characters (a hex digest): written natively, no string built. */
+  /** A member whose value is 64 ASCII characters (a hex digest), copied in a loop (cheaper than a native write for 64 bytes). */
   member64(key: 'prev' | 'hash', value: string): void {
     this.copy(this.keyInfo(key).bytes);
+    if (value.length !== 64) throw new Error(`audit: ${key} is not a sha256 digest`);
     this.reserve(66);
     const buf = this.buf;
-    buf[this.pos++] = 0x22;
-    this.pos += buf.write(value, this.pos, 'latin1');
-    buf[this.pos++] = 0x22;
+    let p = this.pos;
+    buf[p++] = 0x22;
+    for (let i = 0; i < 64; i++) buf[p++] = value.charCodeAt(i);
+    buf[p++] = 0x22;
+    this.pos = p;
   }
 
-  /** The buffer written into (valid up to the returned length, until the next write). */
+  /** The buffer written into: the record being written is bytes[offset, offset + length), valid until the next write. */
   get bytes(): Buffer {
     return this.buf;
   }
 
-  /** Makes room for n more bytes; what is written so far is kept. */
+  /** Where the record being written begins in bytes. */
+  get offset(): number {
+    return this.start;
+  }
+
+  /**
+   * Hands out the record written so far as a view of the slab and starts the
+   * next record after it: the view's bytes are never written again.
+   */
+  take(): Buffer {
+    const record = this.buf.subarray(this.start, this.pos);
+    this.start = this.pos;
+    if (this.buf.length - this.start < SLAB_TAIL) {
+      this.buf = Buffer.allocUnsafe(SLAB_BYTES);
+      this.start = this.pos = 0;
+    }
+    return record;
+  }
+
+  /** Makes room for n more bytes; the record written so far is kept (moved to a new slab when this one is full). */
   reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.pos + n, 2 * this.buf.length));
-    this.buf.copy(grown, 0, 0, this.pos);
+    const written = this.pos - this.start;
+    const grown = Buffer.allocUnsafe(Math.max(written + n, SLAB_BYTES, 2 * written));
+    this.buf.copy(grown, 0, this.start, this.pos);
     this.buf = grown;
+    this.start = 0;
+    this.pos = written;
   }
 
   /** Per session id: the type, session, identity and upstream members as written, which stay the same for all its statements. */
@@ -163,10 +199,10 @@ export class RecordBytes {
       slot.last = sql;
       return null;
     }
-    const start = this.pos;
+    const from = this.pos - this.start;
     this.statementMembers(e);
-    const bytes = Buffer.from(this.buf.subarray(start, this.pos));
-    this.pos = start;
+    const bytes = Buffer.from(this.buf.subarray(this.start + from, this.pos));
+    this.pos = this.start + from;
     slot.sql = sql;
     slot.masked = masked && [...masked];
     slot.bytes = bytes;
@@ -187,10 +223,10 @@ export class RecordBytes {
 
   private atMember(at: unknown): void {
     if (at === this.lastAt && this.lastAtBytes !== null) return this.copy(this.lastAtBytes);
-    const start = this.pos;
+    const from = this.pos - this.start;
     this.opt(this.ran!.at, at);
     this.lastAt = at;
-    this.lastAtBytes = Buffer.from(this.buf.subarray(start, this.pos));
+    this.lastAtBytes = Buffer.from(this.buf.subarray(this.start + from, this.pos));
   }
 
   /** A member holding a count or a duration: small whole numbers are written as digits, without a string. */
@@ -306,9 +342,9 @@ export class RecordBytes {
     this.pos += this.buf.write(s, this.pos, 'utf8');
   }
 
-  /** Current length. */
+  /** Length of the record written so far. */
   get length(): number {
-    return this.pos;
+    return this.pos - this.start;
   }
 }
 

@@ -1,6 +1,7 @@
 // JSON lines to a stream (process.stdout by default), for log collectors.
 // One stream write per batch; the next batch waits for its callback.
 import { BatchedSink, type BatchedSinkOptions } from './batched-sink.ts';
+import { joinRecords } from './chain.ts';
 import { AuditUnavailableError } from './types.ts';
 
 export interface StdoutSinkOptions extends BatchedSinkOptions {
@@ -42,7 +43,7 @@ export class StdoutAuditSink extends BatchedSink {
     const batch = this.take(MAX_BATCH_EVENTS);
     if (batch.length === 0) return this.wakeIdle();
     this.busy = true;
-    const text = batch.length === 1 ? batch[0].bytes : Buffer.concat(batch.map((r) => r.bytes));
+    const text = joinRecords(batch);
     try {
       this.stream.write(text, (err?: Error | null) => {
         this.busy = false;
