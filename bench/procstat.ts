@@ -15,14 +15,14 @@ export function alive(pid: number | undefined): boolean {
   return pid !== undefined && existsSync(`/proc/${pid}/stat`);
 }
 
-/** utime + stime of the process (all its threads), in clock ticks. */
-export function cpuTicks(pid: number | undefined): number | undefined {
+/** utime and stime of the process (all its threads), in clock ticks. */
+export function cpuTicks(pid: number | undefined): { user: number; sys: number } | undefined {
   if (pid === undefined) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after "(comm) ": state is [0], utime [11], stime [12].
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
+    return { user: Number(f[11]), sys: Number(f[12]) };
   } catch {
     return undefined;
   }
@@ -67,7 +67,7 @@ export function pidOfPort(port: number): number | undefined {
 /** Samples one process and the machine around a measured run. */
 export class Meter {
   private t0 = performance.now();
-  private cpu0: number | undefined;
+  private cpu0: { user: number; sys: number } | undefined;
   private sys0 = machineTicks();
 
   constructor(private readonly pid: number | undefined) {
@@ -75,16 +75,21 @@ export class Meter {
     this.cpu0 = cpuTicks(pid);
   }
 
-  finish(): { wall_s: number; proxy_cpu_pct?: number; proxy_hwm_mb?: number; proxy_rss_mb?: number; machine_busy_pct: number } {
+  finish(): {
+    wall_s: number; proxy_cpu_pct?: number; proxy_user_s?: number; proxy_sys_s?: number; proxy_hwm_mb?: number; proxy_rss_mb?: number; machine_busy_pct: number;
+  } {
     const wall = (performance.now() - this.t0) / 1000;
     const cpu1 = cpuTicks(this.pid);
+    const cpu0 = this.cpu0;
     const mem = memMb(this.pid);
     const sys1 = machineTicks();
     const dt = sys1.total - this.sys0.total;
     const ncpu = Math.max(1, (readFileSync('/proc/stat', 'utf8').match(/^cpu\d+ /gm) ?? []).length);
     return {
       wall_s: wall,
-      proxy_cpu_pct: this.cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - this.cpu0) / CLK_TCK / wall) * 100 : undefined,
+      proxy_cpu_pct: cpu0 && cpu1 ? ((cpu1.user + cpu1.sys - cpu0.user - cpu0.sys) / CLK_TCK / wall) * 100 : undefined,
+      proxy_user_s: cpu0 && cpu1 ? (cpu1.user - cpu0.user) / CLK_TCK : undefined,
+      proxy_sys_s: cpu0 && cpu1 ? (cpu1.sys - cpu0.sys) / CLK_TCK : undefined,
       proxy_hwm_mb: mem?.hwm,
       proxy_rss_mb: mem?.rss,
       // 100% = one core busy, so a 2-core machine tops out at 200%.

@@ -57,3 +57,15 @@ test('a repetition in which either side failed is left out of the per-repetition
   assert.deepEqual(g.perRep, [0.9]);
   assert.doesNotMatch(s.render(), /per repetition/); // one figure is the median itself
 });
+
+test('the proxies\' CPU per transaction is reported as median user + kernel µs, with the difference to the pipe', () => {
+  const cpu = (rep: number, target: string, user: number, sys: number): RunRecord => ({ ...run(rep, target, 1000), proxy_user_us_tx: user, proxy_sys_us_tx: sys });
+  const s = summary([cpu(1, 'pipe', 15, 27), cpu(2, 'pipe', 17, 29), cpu(3, 'pipe', 16, 28), cpu(1, 'scopegate', 22, 31), cpu(2, 'scopegate', 30, 35), cpu(3, 'scopegate', 23, 30)]);
+  const text = s.render();
+  assert.match(text, /Proxy CPU per pgbench transaction: µs user \+ kernel \(difference to the pipe\)/);
+  assert.match(text, /\| simple \| 16\.0 \+ 28\.0 \| 23\.0 \+ 31\.0 \(\+10\.0\) \| {2}\|/);
+});
+
+test('runs without CPU readings leave the per-transaction table out', () => {
+  assert.doesNotMatch(repetitions([100, 95]).render(), /Proxy CPU per pgbench transaction/);
+});

@@ -69,6 +69,10 @@ export function median(values: number[]): number | undefined {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+function signed(v: number): string {
+  return `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)}`;
+}
+
 function fmt(v: number | undefined): string {
   if (v === undefined || !Number.isFinite(v)) return '-';
   if (Math.abs(v) >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
@@ -177,6 +181,7 @@ export class Summary {
       const med = (k: 'proxy_cpu_pct' | 'proxy_hwm_mb' | 'machine_busy_pct'): string => fmt(median(ok.map((r) => r[k]).filter((v): v is number => v !== undefined)));
       return t === 'direct' ? `- / - / ${med('machine_busy_pct')}` : `${med('proxy_cpu_pct')} / ${med('proxy_hwm_mb')} / ${med('machine_busy_pct')}`;
     })])));
+    out.push(...this.cpuPerTransaction(tests));
     out.push('\n### Targets\n');
     for (const g of this.goals()) {
       const digits = g.base ? 2 : 0;
@@ -193,6 +198,35 @@ export class Summary {
       for (const [k, e] of failures) out.push(`- ${k}: ${e}`);
     }
     return out.join('\n');
+  }
+
+  /**
+   * The proxies' own CPU per pgbench transaction (median user and kernel
+   * microseconds), with the pipe's subtracted: on a machine whose cores
+   * pgbench and Postgres share with the proxy, this is the cost the tps
+   * ratios pay for, measured without their run-to-run spread.
+   */
+  private cpuPerTransaction(tests: string[]): string[] {
+    const proxies = this.targets.filter((t) => t !== 'direct');
+    const rows: string[][] = [];
+    for (const test of tests) {
+      const cost = (t: string): { user: number; sys: number } | undefined => {
+        const ok = this.sel(test, t).filter((r) => r.ok && r.proxy_user_us_tx !== undefined && r.proxy_sys_us_tx !== undefined);
+        const user = median(ok.map((r) => r.proxy_user_us_tx!));
+        const sys = median(ok.map((r) => r.proxy_sys_us_tx!));
+        return user === undefined || sys === undefined ? undefined : { user, sys };
+      };
+      const pipe = cost('pipe');
+      const cells = proxies.map((t) => {
+        const c = cost(t);
+        if (!c) return '';
+        const extra = pipe && t !== 'pipe' ? ` (${signed(c.user + c.sys - pipe.user - pipe.sys)})` : '';
+        return `${c.user.toFixed(1)} + ${c.sys.toFixed(1)}${extra}`;
+      });
+      if (cells.some((c) => c !== '')) rows.push([test, ...cells]);
+    }
+    if (rows.length === 0) return [];
+    return this.table('Proxy CPU per pgbench transaction: µs user + kernel (difference to the pipe)', ['test', ...proxies], rows);
   }
 
   medians(): Record<string, Record<string, Record<string, number | undefined>>> {

@@ -57,7 +57,10 @@ function describe(s: Sample): string {
   if (s.runs_s) parts.push(`median of ${s.runs_s.map((r) => r.toFixed(2)).join(' / ')} s`);
   if (s.proxy_growth_mb !== undefined) parts.push(`proxy RSS ${s.rss_before_mb?.toFixed(0)} MB, +${s.proxy_growth_mb.toFixed(1)} MB at peak`);
   if (s.idle_conns !== undefined) parts.push(`${s.idle_conns} conns, RSS ${s.proxy_rss_mb?.toFixed(1)} MB`);
-  if (s.proxy_cpu_pct !== undefined) parts.push(`proxy cpu ${s.proxy_cpu_pct.toFixed(0)}%`);
+  if (s.proxy_cpu_pct !== undefined) {
+    const perTx = s.proxy_user_us_tx !== undefined && s.proxy_sys_us_tx !== undefined ? ` (${s.proxy_user_us_tx.toFixed(1)} + ${s.proxy_sys_us_tx.toFixed(1)} µs/tx)` : '';
+    parts.push(`proxy cpu ${s.proxy_cpu_pct.toFixed(0)}%${perTx}`);
+  }
   return parts.join(', ');
 }
 

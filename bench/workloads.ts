@@ -35,6 +35,12 @@ export interface Sample {
   idle_conns?: number;
   rss_before_mb?: number;
   proxy_cpu_pct?: number;
+  /** CPU seconds the proxy process spent in user space and in the kernel during the run. */
+  proxy_user_s?: number;
+  proxy_sys_s?: number;
+  /** pgbench: the proxy's CPU time per transaction, in microseconds (user space, kernel). */
+  proxy_user_us_tx?: number;
+  proxy_sys_us_tx?: number;
   proxy_hwm_mb?: number;
   proxy_rss_mb?: number;
   /** Peak RSS during the run minus RSS before it. */
@@ -100,6 +106,10 @@ async function pgbench(t: Target, k: Knobs, args: string[], logLatency: boolean)
     conn_ms: num(out, /^average connection time = ([\d.]+) ms/m), // printed with -C only
     ntx: num(out, /^number of transactions actually processed: (\d+)/m),
   };
+  if (sample.ntx && sample.proxy_user_s !== undefined && sample.proxy_sys_s !== undefined) {
+    sample.proxy_user_us_tx = (sample.proxy_user_s * 1e6) / sample.ntx;
+    sample.proxy_sys_us_tx = (sample.proxy_sys_s * 1e6) / sample.ntx;
+  }
   if (!sample.ok || sample.tps === undefined) {
     sample.ok = false;
     sample.error = `pgbench exit ${r.code}${r.timedOut ? ' (timed out)' : ''}: ${(err || out).trim().split('\n').slice(-3).join(' | ').slice(0, 300)}`;
