@@ -127,7 +127,7 @@ async function scramLogin(user: string, password: string): Promise<{ conn: Conn;
   const cont = await conn.next();
   if (cont.type === 'ErrorResponse') return { conn, afterAuth: [cont] };
   assert.ok(cont.type === 'AuthenticationSASLContinue', `got ${cont.type}`);
-  conn.send(fe.encodeSASLResponse(scram.handleServerFirst(cont.data.toString('utf8'))));
+  conn.send(fe.encodeSASLResponse(await scram.handleServerFirst(cont.data.toString('utf8'))));
   const final = await conn.next();
   if (final.type === 'ErrorResponse') return { conn, afterAuth: [final] };
   assert.ok(final.type === 'AuthenticationSASLFinal', `got ${final.type}`);

@@ -121,7 +121,7 @@ async function authenticate(socket: net.Socket, reader: MessageReader, target: U
         break;
       case 'AuthenticationSASLContinue':
         if (!scram) throw authFailure('unexpected SASL continue');
-        socket.write(encodeSASLResponse(scram.handleServerFirst(msg.data.toString('utf8'))));
+        socket.write(encodeSASLResponse(await scram.handleServerFirst(msg.data.toString('utf8'))));
         break;
       case 'AuthenticationSASLFinal':
         if (!scram) throw authFailure('unexpected SASL final');

@@ -8,6 +8,7 @@ import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { checkAdminRole, pgGrantCatalog } from './roles-catalog.ts';
 import { grantStatements, quoteIdent, quoteLiteral, type GrantCatalog, type RoleGrants } from './roles-grants.ts';
+import { saltedPasswords, saslprep } from '../protocol/scram.ts';
 
 export { checkAdminRole, pgGrantCatalog } from './roles-catalog.ts';
 export { deriveGrants, grantStatements, type GrantCatalog, type RoleGrants } from './roles-grants.ts';
@@ -61,6 +62,7 @@ const pbkdf2Async = promisify(pbkdf2);
 export async function scramVerifier(password: string, iterations = 4096): Promise<string> {
   const salt = randomBytes(16);
   const salted = await pbkdf2Async(password, salt, iterations, 32, 'sha256');
+  saltedPasswords.remember(saslprep(password), salt, iterations, salted);
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();
   const storedKey = createHash('sha256').update(clientKey).digest();
   const serverKey = createHmac('sha256', salted).update('Server Key').digest();
