@@ -69,6 +69,16 @@ export interface RowFacts {
    * evaluated on (`id IN (SELECT id FROM <the target itself>)`), so the test holds wherever it is not null.
    */
   coversAll(test: Node, sub: Node): boolean;
+  /**
+   * True when `a` and `b` hold the same value on every row a condition is evaluated on: the same
+   * column, or a target column and that column of a whole copy of the target joined in (`t.id = s.id`
+   * with `FROM t s`, `USING (SELECT id FROM t) s`), so comparing them filters nothing.
+   */
+  sameColumn?(a: Node, b: Node): boolean;
+  /** True when `EXISTS (sub)` holds on every row (`EXISTS (SELECT FROM t x WHERE x.id = t.id)`). */
+  existsForAll?(sub: Node): boolean;
+  /** True when `col op (sub)` holds on every row where col is not null (`id >= (SELECT min(id) FROM t)`). */
+  boundsAll?(col: Node, op: string, sub: Node): boolean;
 }
 
 const NO_FACTS: RowFacts = { neverNull: () => false, coversAll: () => false };
@@ -93,22 +103,27 @@ export function evalConst(n: Node | undefined, facts: RowFacts = NO_FACTS): Valu
       const args = list(v.args).map((a) => toBool(evalConst(a, facts)));
       if (v.boolop === 'NOT_EXPR') return typeof args[0] === 'boolean' ? !args[0] : args[0] === null ? null : undefined;
       if (v.boolop === 'AND_EXPR') {
-        if (args.some((a) => a === false) || hasComplements(list(v.args))) return false;
+        if (args.some((a) => a === false) || hasComplements(list(v.args), facts)) return false;
         return args.every((a) => a === true) ? true : undefined;
       }
-      if (args.some((a) => a === true) || hasComplements(list(v.args))) return true;
+      if (args.some((a) => a === true) || hasComplements(list(v.args), facts)) return true;
       return args.every((a) => a === false) ? false : undefined;
     }
     case 'A_Expr': {
       const op = names(v.name).pop() ?? '';
-      const self = selfComparison(v, op);
+      const self = selfComparison(v, op, facts);
       if (self !== undefined) return self;
       if (v.kind === 'AEXPR_DISTINCT' || v.kind === 'AEXPR_NOT_DISTINCT') return distinctness(v, facts);
       if (v.kind === 'AEXPR_OP') {
         const l = v.lexpr ? evalConst(v.lexpr as Node, facts) : undefined;
         const r = evalConst(v.rexpr as Node, facts);
         if (['+', '-', '*', '/', '%'].includes(op)) return arith(op, v.lexpr ? l : undefined, r);
+        if (PATTERN_OPS.has(op) && matchesEverything(op, v.rexpr as Node)) return matchAll(v.lexpr as Node, facts);
+        if (v.lexpr && boundedByExtreme(v.lexpr as Node, op, v.rexpr as Node, facts)) return true;
         return compare(op, l, r);
+      }
+      if (v.kind === 'AEXPR_LIKE' || v.kind === 'AEXPR_ILIKE' || v.kind === 'AEXPR_SIMILAR') {
+        return PATTERN_OPS.has(op) && matchesEverything(op, v.rexpr as Node) ? matchAll(v.lexpr as Node, facts) : undefined;
       }
       if (v.kind === 'AEXPR_IN') {
         const l = evalConst(v.lexpr as Node, facts);
@@ -130,6 +145,7 @@ export function evalConst(n: Node | undefined, facts: RowFacts = NO_FACTS): Valu
       return results.every((r) => r !== undefined && r === results[0]) ? results[0] : undefined;
     }
     case 'SubLink': {
+      if (v.subLinkType === 'EXISTS_SUBLINK') return facts.existsForAll?.(v.subselect as Node) ? true : undefined;
       // `x IN (SELECT x FROM <the rows x comes from>)`, `x = ANY (…)`: a membership test every row passes.
       const op = names(v.operName);
       if (v.subLinkType !== 'ANY_SUBLINK' || !(op.length === 0 || (op.length === 1 && op[0] === '='))) return undefined;
@@ -157,6 +173,10 @@ function nullness(n: Node, facts: RowFacts): boolean | undefined {
   let x = n;
   while (tag(x) === 'TypeCast' || tag(x) === 'CollateClause') x = inner(x).arg as Node;
   if (facts.neverNull(x)) return false;
+  // ROW(a, b) is null only when every field is; a built-in operator on non-null operands is never null.
+  if (tag(x) === 'RowExpr' && list(inner(x).args).length > 0 && list(inner(x).args).every((a) => nullness(a, facts) === false)) return false;
+  if (tag(x) === 'A_Expr' && inner(x).kind === 'AEXPR_OP' && STRICT_OPS.has(names(inner(x).name).pop() ?? '')
+    && [inner(x).lexpr, inner(x).rexpr].every((a) => a === undefined || nullness(a as Node, facts) === false)) return false;
   const c = evalConst(n, facts);
   return c === undefined ? undefined : c === null;
 }
@@ -183,9 +203,10 @@ const FALSE_ON_ITSELF = new Set(['<>', '!=', '<', '>']);
  * `x IS NOT DISTINCT FROM x`): the same answer on every row where it is not null,
  * which makes the condition as trivial as a constant.
  */
-function selfComparison(v: Node, op: string): Value {
+function selfComparison(v: Node, op: string, facts: RowFacts): Value {
   const l = v.lexpr as Node | undefined;
   if (!l) return undefined;
+  const sameExpr = (a: unknown, b: unknown): boolean => same(a, b, facts);
   switch (v.kind) {
     case 'AEXPR_OP':
       if (!sameExpr(l, v.rexpr)) return undefined;
@@ -211,11 +232,12 @@ function selfComparison(v: Node, op: string): Value {
 }
 
 /** `p OR NOT p`, `x IS NULL OR x IS NOT NULL`, `a > b OR a <= b`: one of the two holds on every row. */
-function hasComplements(args: Node[]): boolean {
-  return args.some((a, i) => args.some((b, j) => j > i && complementary(a, b)));
+function hasComplements(args: Node[], facts: RowFacts): boolean {
+  return args.some((a, i) => args.some((b, j) => j > i && complementary(a, b, facts)));
 }
 
-function complementary(a: Node, b: Node): boolean {
+function complementary(a: Node, b: Node, facts: RowFacts): boolean {
+  const sameExpr = (x: unknown, y: unknown): boolean => same(x, y, facts);
   if (tag(a) === 'NullTest' && tag(b) === 'NullTest') {
     return inner(a).nulltesttype !== inner(b).nulltesttype && sameExpr(inner(a).arg, inner(b).arg);
   }
@@ -224,7 +246,7 @@ function complementary(a: Node, b: Node): boolean {
   }
   const negates = (x: Node, y: Node): boolean =>
     tag(x) === 'BoolExpr' && inner(x).boolop === 'NOT_EXPR' && sameExpr(list(inner(x).args)[0], y);
-  return negates(a, b) || negates(b, a) || oppositeComparisons(a, b) || oppositeTests(a, b);
+  return negates(a, b) || negates(b, a) || oppositeComparisons(a, b, facts) || oppositeTests(a, b, facts);
 }
 
 const BOOLTEST_NEGATED: Record<string, string> = {
@@ -246,8 +268,9 @@ const OP_NEGATED: Record<string, string> = {
 const NEGATABLE_KINDS = new Set(['AEXPR_IN', 'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR_SIMILAR', 'AEXPR_OP']);
 
 /** `x IN (…)` and `x NOT IN (…)`, `x LIKE p` and `x NOT LIKE p`, `x BETWEEN a AND b` and `x NOT BETWEEN a AND b`, … */
-function oppositeTests(a: Node, b: Node): boolean {
+function oppositeTests(a: Node, b: Node, facts: RowFacts): boolean {
   if (tag(a) !== 'A_Expr' || tag(b) !== 'A_Expr') return false;
+  const sameExpr = (p: unknown, q: unknown): boolean => same(p, q, facts);
   const x = inner(a), y = inner(b);
   const opX = names(x.name).pop() ?? '', opY = names(y.name).pop() ?? '';
   let opposite: boolean;
@@ -264,8 +287,9 @@ const NEGATED: Record<string, string> = { '=': '<>', '<>': '=', '!=': '=', '<': 
 const COMMUTED: Record<string, string> = { '=': '=', '<>': '<>', '!=': '<>', '<': '>', '>': '<', '<=': '>=', '>=': '<=' };
 
 /** `a < b` and `a >= b` (or `b <= a`): the same comparison and its negation. */
-function oppositeComparisons(a: Node, b: Node): boolean {
+function oppositeComparisons(a: Node, b: Node, facts: RowFacts): boolean {
   if (tag(a) !== 'A_Expr' || tag(b) !== 'A_Expr') return false;
+  const sameExpr = (p: unknown, q: unknown): boolean => same(p, q, facts);
   const x = inner(a), y = inner(b);
   if (x.kind !== 'AEXPR_OP' || y.kind !== 'AEXPR_OP' || !x.lexpr || !y.lexpr) return false;
   const negated = NEGATED[names(x.name).pop() ?? ''];
@@ -277,6 +301,16 @@ function oppositeComparisons(a: Node, b: Node): boolean {
 
 /** Token positions, which differ between two spellings of the same expression. */
 const POSITION_FIELDS = new Set(['location', 'list_start', 'list_end']);
+
+/**
+ * Two expressions that are the same value on every row: structurally equal once neutral wrappers are
+ * removed (`(SELECT x)`, `x + 0`, `x || ''`), or columns the row facts know to be equal.
+ */
+function same(a: unknown, b: unknown, facts: RowFacts): boolean {
+  const x = neutral(a), y = neutral(b);
+  if (tag(x) === 'ColumnRef' && tag(y) === 'ColumnRef' && facts.sameColumn?.(x as Node, y as Node)) return true;
+  return sameExpr(x, y);
+}
 
 /** Structural equality of two parse trees, ignoring token positions (literal values are read). */
 function sameExpr(a: unknown, b: unknown): boolean {
@@ -295,4 +329,72 @@ function sameExpr(a: unknown, b: unknown): boolean {
 /** True when the condition is constant and true. */
 export function isConstTrue(n: Node | undefined, facts: RowFacts = NO_FACTS): boolean {
   return toBool(evalConst(n, facts)) === true;
+}
+
+/** Strict built-in operators: non-null operands give a non-null result. */
+const STRICT_OPS = new Set(['=', '<>', '!=', '<', '>', '<=', '>=', '+', '-', '*', '||']);
+
+/** LIKE / ILIKE / SIMILAR TO and the regex match operators. */
+const PATTERN_OPS = new Set(['~~', '~~*', '~', '~*']);
+
+/**
+ * A constant pattern every string matches: `LIKE '%'`, `SIMILAR TO '%%'`, `~ ''`, `~ '^.*$'`.
+ * `x LIKE '%'` is then `x IS NOT NULL`.
+ */
+function matchesEverything(op: string, pattern: Node | undefined): boolean {
+  let p = pattern;
+  // SIMILAR TO p parses as `~ similar_to_escape(p)` (an ESCAPE clause adds a second argument).
+  if (tag(p) === 'FuncCall' && names(inner(p!).funcname).pop() === 'similar_to_escape') {
+    const args = list(inner(p!).args);
+    if (args.length !== 1) return false;
+    const v = evalConst(args[0]);
+    return typeof v === 'string' && /^%+$/.test(v);
+  }
+  const v = evalConst(p);
+  if (typeof v !== 'string') return false;
+  if (op === '~~' || op === '~~*') return /^%+$/.test(v);
+  return /^(\^|\$|\.\*|\(\))*$/.test(v);
+}
+
+function matchAll(subject: Node | undefined, facts: RowFacts): Value {
+  if (!subject) return undefined;
+  const isNull = nullness(subject, facts);
+  return isNull === undefined ? undefined : isNull ? null : true;
+}
+
+/** `id >= (SELECT min(id) FROM t)`, `(SELECT max(id) FROM t) >= id`: a bound every row meets. */
+function boundedByExtreme(l: Node, op: string, r: Node | undefined, facts: RowFacts): boolean {
+  if (!facts.boundsAll || !r) return false;
+  if (tag(r) === 'SubLink' && inner(r).subLinkType === 'EXPR_SUBLINK') return facts.boundsAll(l, op, inner(r).subselect as Node);
+  if (tag(l) === 'SubLink' && inner(l).subLinkType === 'EXPR_SUBLINK' && COMMUTED[op]) return facts.boundsAll(r, COMMUTED[op], inner(l).subselect as Node);
+  return false;
+}
+
+/** `(SELECT x)` without FROM, `x + 0`, `x - 0`, `x * 1`, `x / 1`, `x || ''`: x itself. */
+function neutral(n: unknown): unknown {
+  for (;;) {
+    if (n === null || typeof n !== 'object') return n;
+    const t = tag(n as Node);
+    const v = inner(n as Node);
+    if (t === 'SubLink' && v.subLinkType === 'EXPR_SUBLINK' && tag(v.subselect as Node) === 'SelectStmt') {
+      const s = inner(v.subselect as Node);
+      const targets = list(s.targetList);
+      if (s.op !== 'SETOP_NONE' || list(s.fromClause).length > 0 || s.whereClause || s.groupClause || s.havingClause
+        || s.limitCount || s.limitOffset || s.valuesLists || s.withClause || targets.length !== 1) return n;
+      n = inner(targets[0]).val;
+      continue;
+    }
+    if (t === 'A_Expr' && v.kind === 'AEXPR_OP' && v.lexpr) {
+      const op = names(v.name).pop() ?? '';
+      const l = evalConst(v.lexpr as Node), r = evalConst(v.rexpr as Node);
+      const isNum = (x: Value, k: number): boolean => toNum(x) === k && typeof x !== 'boolean';
+      if ((op === '+' || op === '-') && isNum(r, 0)) { n = v.lexpr; continue; }
+      if (op === '+' && isNum(l, 0)) { n = v.rexpr; continue; }
+      if ((op === '*' || op === '/') && isNum(r, 1)) { n = v.lexpr; continue; }
+      if (op === '*' && isNum(l, 1)) { n = v.rexpr; continue; }
+      if (op === '||' && r === '') { n = v.lexpr; continue; }
+      if (op === '||' && l === '') { n = v.rexpr; continue; }
+    }
+    return n;
+  }
 }

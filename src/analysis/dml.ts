@@ -3,20 +3,15 @@ import { inner, list, names, tag, type Node } from './ast.ts';
 import { addAction, addGuardrail, addUses, unanalysable, type Env } from './env.ts';
 import { NO_LIN } from './lineage.ts';
 import { resolveRangeVar } from './resolve.ts';
-import { childScope, findCte, lookupColumn, makeItem, newLevel, type FromItem, type Scope } from './scope.ts';
+import { childScope, makeItem, newLevel, type Scope } from './scope.ts';
 import { lockTargets, noteRead, relationColumns } from './relations.ts';
 import { analyseSelect, targetList, type OutCol } from './select.ts';
 import { buildFrom, fromNode } from './from.ts';
 import { clauseExpr, operands } from './expr.ts';
 import { withClause } from './cte.ts';
-import { isConstTrue, type RowFacts } from './const-fold.ts';
-import { ROW_LOCK_VIA, type Privilege, type RelationInfo } from './types.ts';
-
-interface Target {
-  item: FromItem; rel?: RelationInfo; key: string; name: string;
-  /** Written with ONLY: inheritance children are not targets. */
-  only: boolean;
-}
+import { isConstTrue } from './const-fold.ts';
+import { targetRowFacts, wholeSelect, type Target } from './write-cover.ts';
+import { ROW_LOCK_VIA, type Privilege } from './types.ts';
 
 function target(env: Env, rv: Node, privileges: Privilege[], via: string): Target {
   const alias = (rv.alias as Node | undefined)?.aliasname as string | undefined;
@@ -32,62 +27,13 @@ function target(env: Env, rv: Node, privileges: Privilege[], via: string): Targe
 }
 
 /** Report 'unfiltered-write' unless the condition is non-constant and references the target. */
-function checkFilter(env: Env, scope: Scope, t: Target, cond: Node | undefined, what: string, context: 'predicate'): void {
+function checkFilter(env: Env, scope: Scope, t: Target, cond: Node | undefined, what: string, others: Node[] = []): void {
   if (!cond) { addGuardrail(env, 'unfiltered-write', `${what} ${t.key} without WHERE`, t.key); return; }
   if (tag(cond) === 'CurrentOfExpr') return;
   const before = t.item.refs;
-  clauseExpr(env, scope, cond, context);
-  if (isConstTrue(cond, targetRowFacts(env, scope, t))) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a constant-true condition`, t.key);
+  clauseExpr(env, scope, cond, 'predicate');
+  if (isConstTrue(cond, targetRowFacts(env, scope, t, others))) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a constant-true condition`, t.key);
   else if (t.item.refs === before) addGuardrail(env, 'unfiltered-write', `${what} ${t.key} with a condition that does not reference it`, t.key);
-}
-
-/**
- * What the target's rows tell about a condition: its NOT NULL columns (`id IS NOT NULL` filters nothing
- * there), and the target itself read back whole (`id IN (SELECT id FROM <target>)` neither).
- */
-function targetRowFacts(env: Env, scope: Scope, t: Target): RowFacts {
-  const targetColumn = (n: Node): string | undefined => {
-    if (tag(n) !== 'ColumnRef' || !t.rel) return undefined;
-    const { found, fields } = lookupColumn(scope, names(inner(n).fields));
-    return found.kind === 'col' && fields === 0 && found.col.owners.includes(t.item) ? found.col.name : undefined;
-  };
-  return {
-    neverNull: (n) => {
-      const name = targetColumn(n);
-      return name !== undefined && t.rel!.columns.some((c) => c.name === name && c.notNull === true);
-    },
-    coversAll: (test, sub) => {
-      const name = targetColumn(test);
-      return name !== undefined && readsWholeColumn(env, scope, t, name, sub);
-    },
-  };
-}
-
-/**
- * `SELECT [DISTINCT] col FROM <target>` with nothing that drops rows (no WHERE but a constant-true one,
- * no GROUP BY, HAVING, LIMIT, OFFSET, DISTINCT ON, row lock, set operation or CTE): every value the
- * target's column holds. Anything else may filter, and stays a filter.
- */
-function readsWholeColumn(env: Env, scope: Scope, t: Target, name: string, sub: Node): boolean {
-  if (tag(sub) !== 'SelectStmt') return false;
-  const s = inner(sub);
-  if (s.op !== 'SETOP_NONE' || s.withClause || s.groupClause || s.havingClause || s.limitCount || s.limitOffset
-    || s.lockingClause || s.intoClause || s.valuesLists) return false;
-  if (list(s.distinctClause).some((d) => tag(d) !== '')) return false;
-  if (s.whereClause && !isConstTrue(s.whereClause as Node)) return false;
-  const from = list(s.fromClause);
-  const targets = list(s.targetList);
-  if (from.length !== 1 || tag(from[0]) !== 'RangeVar' || targets.length !== 1) return false;
-  const rv = inner(from[0]);
-  if (!rv.schemaname && findCte(scope, String(rv.relname ?? ''))) return false;
-  const r = resolveRangeVar(env, rv);
-  if (r.status !== 'found' || r.key !== t.key || (rv.inh !== true && !t.only)) return false;
-  const val = inner(targets[0]).val as Node | undefined;
-  if (tag(val) !== 'ColumnRef') return false;
-  const parts = names(inner(val!).fields);
-  const refname = (rv.alias as Node | undefined)?.aliasname ?? rv.relname;
-  return parts.length === list(inner(val!).fields).length
-    && (parts.length === 1 ? parts[0] === name : parts.length === 2 && parts[0] === refname && parts[1] === name);
 }
 
 function returning(env: Env, scope: Scope, t: Target, clause: Node | undefined): OutCol[] | null {
@@ -139,6 +85,11 @@ function insert(env: Env, scope: Scope, v: Node): OutCol[] | null {
     ts.level!.items.push(excluded);
     setList(env, ts, oc.targetList);
     if (oc.whereClause) clauseExpr(env, ts, oc.whereClause as Node, 'predicate');
+    const rows = v.selectStmt ? wholeSelect(env, scope, t, v.selectStmt as Node, 0) : null;
+    if (rows?.some((c) => c.col !== null) && (!oc.whereClause || isConstTrue(oc.whereClause as Node))) {
+      // Re-inserting the target's own rows: every one conflicts, so DO UPDATE rewrites them all.
+      addGuardrail(env, 'unfiltered-write', `INSERT INTO ${t.key} SELECT from itself ON CONFLICT DO UPDATE without a condition`, t.key);
+    }
     ts.level!.items.pop();
   }
   return returning(env, ts, t, v.returningClause as Node | undefined);
@@ -176,7 +127,7 @@ function update(env: Env, outer: Scope, v: Node): OutCol[] | null {
   const before = t.item.refs;
   setList(env, scope, v.targetList);
   const readInSet = t.item.refs > before;
-  checkFilter(env, scope, t, v.whereClause as Node | undefined, 'UPDATE', 'predicate');
+  checkFilter(env, scope, t, v.whereClause as Node | undefined, 'UPDATE', list(v.fromClause));
   if (t.rel && (readInSet || t.item.refs > before)) noteRead(env, t.rel, t.key, 'UPDATE');
   return returning(env, scope, t, v.returningClause as Node | undefined);
 }
@@ -186,7 +137,7 @@ function del(env: Env, outer: Scope, v: Node): OutCol[] | null {
   const scope = targetScope(outer, t);
   buildFrom(env, scope, v.usingClause);
   const before = t.item.refs;
-  checkFilter(env, scope, t, v.whereClause as Node | undefined, 'DELETE', 'predicate');
+  checkFilter(env, scope, t, v.whereClause as Node | undefined, 'DELETE', list(v.usingClause));
   if (t.rel && t.item.refs > before) noteRead(env, t.rel, t.key, 'DELETE');
   return returning(env, scope, t, v.returningClause as Node | undefined);
 }
@@ -201,7 +152,7 @@ function merge(env: Env, outer: Scope, v: Node): OutCol[] | null {
   full.level!.visible.push(src.visible);
   const sourceOnly = childScope(outer, { items: src.items, visible: [src.visible] });
   const targetOnly = targetScope(outer, t);
-  checkFilter(env, full, t, v.joinCondition as Node | undefined, 'MERGE INTO', 'predicate');
+  checkFilter(env, full, t, v.joinCondition as Node | undefined, 'MERGE INTO', [v.sourceRelation as Node]);
   let writes = false;
   for (const w of list(v.mergeWhenClauses)) {
     const c = inner(w);
@@ -213,6 +164,11 @@ function merge(env: Env, outer: Scope, v: Node): OutCol[] | null {
     const scope = c.matchKind === 'MERGE_WHEN_NOT_MATCHED_BY_TARGET' ? sourceOnly
       : c.matchKind === 'MERGE_WHEN_NOT_MATCHED_BY_SOURCE' ? targetOnly : full;
     if (c.condition) clauseExpr(env, scope, c.condition as Node, 'predicate');
+    if (priv && priv !== 'insert' && c.matchKind === 'MERGE_WHEN_NOT_MATCHED_BY_SOURCE'
+      && (!c.condition || isConstTrue(c.condition as Node))) {
+      // Every target row the ON condition does not match: the complement of a filter filters nothing.
+      addGuardrail(env, 'unfiltered-write', `MERGE INTO ${t.key} WHEN NOT MATCHED BY SOURCE THEN ${priv.toUpperCase()} without a condition of its own`, t.key);
+    }
     setList(env, scope, c.targetList);
     for (const val of list(c.values)) clauseExpr(env, scope, val, 'write');
   }

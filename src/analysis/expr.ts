@@ -7,6 +7,7 @@ import { callRoutine, noteCardinalityArgs } from './functions.ts';
 import { analyseSubquery } from './select.ts';
 import { checkDatabase } from './resolve.ts';
 import { typeReference } from './type-refs.ts';
+import { safeArgument, safeCast, safeOperand } from './fallible.ts';
 import type { ColumnUseContext } from './types.ts';
 
 const ACTIVITY_QUERY = 'pg_catalog.pg_stat_activity.query';
@@ -101,13 +102,16 @@ function funcCall(env: Env, scope: Scope, v: Node): Lin {
   const presenceCount = bare === 'count' && fname.length <= 2 && (fname.length === 1 || fname[0] === 'pg_catalog')
     && args.length === 1 && !v.agg_distinct && !v.over;
   const argLins: Lin[] = [];
-  for (const a of args) {
-    const arg = tag(a) === 'NamedArgExpr' ? (inner(a).arg as Node) : a;
+  const builtin = fname.length === 1 || (fname.length === 2 && fname[0] === 'pg_catalog');
+  args.forEach((a, i) => {
+    const named = tag(a) === 'NamedArgExpr';
+    const arg = named ? (inner(a).arg as Node) : a;
     const l = expr(env, scope, arg);
-    if (presenceCount && l.direct) { addUses(env, l.sources, 'presence'); continue; }
+    if (presenceCount && l.direct) { addUses(env, l.sources, 'presence'); return; }
     addUses(env, l.sources, 'expression');
+    if (!builtin || !safeArgument(bare, named ? -1 : i)) addUses(env, l.sources, 'fallible');
     argLins.push(l);
-  }
+  });
   if (v.agg_within_group) {
     // Ordered-set aggregates return values of their WITHIN GROUP expressions.
     for (const s of list(v.agg_order)) {
@@ -202,11 +206,16 @@ export function expr(env: Env, scope: Scope, n: Node | undefined): Lin {
       for (const i of list(v.indirection)) {
         if (tag(i) === 'A_Indices') subs.push(inner(i).lidx as Node, inner(i).uidx as Node);
       }
-      return mixed([base, operands(env, scope, subs)]);
+      const idx = operands(env, scope, subs);
+      addUses(env, idx.sources, 'fallible');
+      return mixed([base, idx]);
     }
-    case 'TypeCast':
+    case 'TypeCast': {
       typeReference(env, v.typeName);
-      return operands(env, scope, [v.arg as Node]);
+      const l = operands(env, scope, [v.arg as Node]);
+      if (!safeCast(names(v.typeName?.names), list(v.typeName?.arrayBounds).length > 0)) addUses(env, l.sources, 'fallible');
+      return l;
+    }
     case 'CollateClause': case 'NamedArgExpr':
       return operands(env, scope, [v.arg as Node]);
     case 'A_Expr': return aExpr(env, scope, v);
@@ -225,24 +234,47 @@ export function expr(env: Env, scope: Scope, n: Node | undefined): Lin {
     case 'FuncCall': return funcCall(env, scope, v);
     case 'XmlExpr': {
       const named = list(v.named_args).map((r) => inner(r).val as Node);
-      return operands(env, scope, [...named, ...list(v.args)]);
+      const l = operands(env, scope, [...named, ...list(v.args)]);
+      if (v.op === 'IS_XMLPARSE') addUses(env, l.sources, 'fallible');
+      return l;
     }
     case 'XmlSerialize':
       typeReference(env, v.typeName);
       return operands(env, scope, [v.expr as Node]);
     default:
-      if (t.startsWith('Json')) return genericOperands(env, scope, v);
+      if (t.startsWith('Json')) {
+        const l = genericOperands(env, scope, v);
+        // JSON_VALUE / JSON_QUERY / JSON_TABLE / JSON(text) parse or evaluate their input and can fail on it.
+        if (FALLIBLE_JSON.has(t)) addUses(env, l.sources, 'fallible');
+        return l;
+      }
       unanalysable(env, `unsupported expression node ${t || typeof n}`);
       return NO_LIN;
   }
 }
+
+const FALLIBLE_JSON = new Set(['JsonFuncExpr', 'JsonTable', 'JsonParseExpr', 'JsonScalarExpr']);
+
+/** Expression kinds that only compare their operands (IN, BETWEEN, IS DISTINCT FROM, NULLIF). */
+const COMPARING_KINDS = new Set([
+  'AEXPR_IN', 'AEXPR_BETWEEN', 'AEXPR_NOT_BETWEEN', 'AEXPR_BETWEEN_SYM', 'AEXPR_NOT_BETWEEN_SYM',
+  'AEXPR_DISTINCT', 'AEXPR_NOT_DISTINCT', 'AEXPR_NULLIF',
+]);
 
 function aExpr(env: Env, scope: Scope, v: Node): Lin {
   const op = names(v.name);
   if (op.length > 1 && op[0] !== 'pg_catalog') {
     unanalysable(env, `operator ${op.join('.')} outside pg_catalog`);
   }
-  return operands(env, scope, [v.lexpr as Node, v.rexpr as Node]);
+  const name = op[op.length - 1] ?? '';
+  const lins: Lin[] = [];
+  for (const [side, n] of [['left', v.lexpr], ['right', v.rexpr]] as const) {
+    if (!n) continue;
+    const l = operands(env, scope, [n as Node]);
+    if (!COMPARING_KINDS.has(String(v.kind)) && !safeOperand(name, side)) addUses(env, l.sources, 'fallible');
+    lins.push(l);
+  }
+  return mixed(lins);
 }
 
 /** Output name of an EXPR sublink: the subquery's first output name (computed without side effects). */

@@ -1,6 +1,6 @@
 // One statement: dispatch by node type to the module that knows it; wrappers (PREPARE, DECLARE, EXPLAIN).
 import { constOf, inner, list, names, tag, type Node } from './ast.ts';
-import { addUses, newSink, requestMissing, rootEnv, unanalysable, type Env, type Sink } from './env.ts';
+import { addGuardrail, addUses, newSink, requestMissing, rootEnv, unanalysable, type Env, type Sink } from './env.ts';
 import { EMPTY_SCOPE } from './scope.ts';
 import { analyseSelect, type OutCol } from './select.ts';
 import { analyseDml } from './dml.ts';
@@ -27,6 +27,8 @@ const TRANSACTION_KINDS: Record<string, NonNullable<StatementAnalysis['transacti
   TRANS_STMT_PREPARE: 'prepare-transaction', TRANS_STMT_COMMIT_PREPARED: 'commit-prepared',
   TRANS_STMT_ROLLBACK_PREPARED: 'rollback-prepared',
 };
+
+const TWO_PHASE = new Set(['prepare-transaction', 'commit-prepared', 'rollback-prepared']);
 
 function outputOf(cols: OutCol[]): OutputColumn[] {
   return cols.map((c) => ({ name: c.name, sources: c.lin.sources.slice(), direct: c.lin.direct }));
@@ -56,6 +58,11 @@ export function runStatement(env: Env, n: Node, sql = ''): StmtFacts {
     case 'TransactionStmt': {
       const detail = TRANSACTION_KINDS[String(v.kind)];
       transactionOptions(env, list(v.options), 'BEGIN');
+      if (detail && TWO_PHASE.has(detail)) {
+        // A prepared transaction outlives the session (locks and all) and any session of the same role can
+        // finish it: another identity's work committed or rolled back, outside every check made here.
+        addGuardrail(env, 'server-admin', `two-phase commit (${detail.replace('-', ' ').toUpperCase()})`);
+      }
       return { kind: 'transaction', output: null, extra: detail ? { transaction: detail } : {} };
     }
     case 'VariableSetStmt': setStatement(env, v); return { kind: 'set', output: null };
@@ -96,6 +103,11 @@ export function runStatement(env: Env, n: Node, sql = ''): StmtFacts {
 /** PREPARE / DECLARE / EXPLAIN: the inner statement is analysed on its own, and its facts are the wrapper's too. */
 function wrapper(env: Env, t: string, v: Node, sql: string): StmtFacts {
   const q = v.query as Node | undefined;
+  if (t === 'ExplainStmt' && tag(q) === 'ExecuteStmt' && runsStatement(v)) {
+    // EXPLAIN ANALYZE EXECUTE runs a prepared statement, but only a bare EXECUTE is judged by what it
+    // runs (a held write would run unreviewed, an expired grant would still apply): fail closed.
+    unanalysable(env, 'EXPLAIN ANALYZE EXECUTE: run the prepared statement with EXECUTE, whose verdict is checked');
+  }
   const inner = q ? analyseInner(env, q, sql) : undefined;
   if (!inner) unanalysable(env, `${t} without a statement`);
   if (t === 'PrepareStmt') return { kind: 'prepare', output: null, extra: { name: String(v.name ?? ''), inner } };
@@ -104,6 +116,19 @@ function wrapper(env: Env, t: string, v: Node, sql: string): StmtFacts {
   }
   // EXPLAIN with or without ANALYZE carries the inner statement's facts: explaining a denied statement is denied.
   return { kind: 'explain', output: [{ name: 'QUERY PLAN', sources: [], direct: false }] };
+}
+
+/** EXPLAIN (ANALYZE) / EXPLAIN ANALYZE: the statement is executed, not only planned. */
+function runsStatement(v: Node): boolean {
+  return list(v.options).some((o) => {
+    const d = inner(o);
+    if (String(d.defname ?? '').toLowerCase() !== 'analyze') return false;
+    const arg = d.arg as Node | undefined;
+    if (!arg) return true;
+    const c = tag(arg) === 'A_Const' ? constOf(inner(arg)) : undefined;
+    const text = c ? (c.type === 'null' ? 'false' : String(c.value).toLowerCase()) : String(inner(arg).sval ?? inner(arg).boolval ?? 'true').toLowerCase();
+    return !['false', 'off', '0', 'no'].includes(text);
+  });
 }
 
 function analyseInner(env: Env, q: Node, sql: string): StatementAnalysis {

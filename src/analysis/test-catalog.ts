@@ -22,7 +22,7 @@ function rel(schema: string, name: string, kind: RelationKind, columns: string, 
   return { oid: nextOid++, schema, name, kind, columns: cols(columns), ...extra };
 }
 
-const CUSTOMER_COLS = 'id int, full_name text, email text, ssn text, card_number text, phone text, notes text, region text, created_at date';
+const CUSTOMER_COLS = 'id int notnull, full_name text notnull, email text notnull, ssn text notnull, card_number text notnull, phone text notnull, notes text, region text notnull, created_at date notnull';
 const INVOICE_COLS = 'id bigint, invoice_number text, customer_id int, order_id int, amount_cents int, currency text, issued_on date, due_on date, paid bool';
 
 export const FIXTURE_RELATIONS: RelationInfo[] = [

@@ -63,6 +63,7 @@ export type ColumnUseContext =
   | 'expression'  // argument of a function, operator, cast, aggregate (other than the exempt forms) in an output
   | 'whole-row'   // a whole-row reference (c, c.*) used inside an expression or as a value
   | 'write'       // value written into a table (INSERT ... SELECT col, UPDATE SET x = col)
+  | 'fallible'    // operand of an operation that can fail on some values (arithmetic, casts, most functions): an error oracle
   | 'presence';   // exempt: col IS [NOT] NULL, count(col): reveals presence only
 
 export interface ColumnUse {

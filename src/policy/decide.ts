@@ -83,7 +83,14 @@ function unfilteredWriteUnderReview(policy: EffectivePolicy, stmt: StatementAnal
   };
 }
 
-const oracleContexts = new Set(['predicate', 'order', 'group']);
+const oracleContexts = new Set(['predicate', 'order', 'group', 'fallible']);
+
+const ORACLE_WHERE: Record<string, string> = {
+  predicate: 'a predicate (WHERE, JOIN, HAVING, FILTER, CASE, LIMIT)',
+  order: 'ORDER BY',
+  group: 'GROUP BY / DISTINCT / PARTITION BY / UNION',
+  fallible: 'an operation that can fail on some values (arithmetic, a cast to a non-text type, a function not known to accept every value)',
+};
 
 function decideUse(policy: EffectivePolicy, use: ColumnUse): Reason | null {
   if (!policy.masks.has(use.column)) return null;
@@ -96,7 +103,7 @@ function decideUse(policy: EffectivePolicy, use: ColumnUse): Reason | null {
     };
   }
   if (oracleContexts.has(use.context) && policy.maskOracles === 'deny') {
-    const where = use.context === 'predicate' ? 'a predicate (WHERE, JOIN, HAVING, FILTER, CASE, LIMIT)' : use.context === 'order' ? 'ORDER BY' : 'GROUP BY / DISTINCT / PARTITION BY / UNION';
+    const where = ORACLE_WHERE[use.context];
     return {
       decision: 'deny',
       rule: 'masking: masked columns are not usable as oracles',
