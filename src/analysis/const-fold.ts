@@ -206,25 +206,24 @@ const FALSE_ON_ITSELF = new Set(['<>', '!=', '<', '>']);
 function selfComparison(v: Node, op: string, facts: RowFacts): Value {
   const l = v.lexpr as Node | undefined;
   if (!l) return undefined;
-  const sameExpr = (a: unknown, b: unknown): boolean => same(a, b, facts);
   switch (v.kind) {
     case 'AEXPR_OP':
-      if (!sameExpr(l, v.rexpr)) return undefined;
+      if (!same(l, v.rexpr, facts)) return undefined;
       return TRUE_ON_ITSELF.has(op) ? true : FALSE_ON_ITSELF.has(op) ? false : undefined;
-    case 'AEXPR_NOT_DISTINCT': return sameExpr(l, v.rexpr) ? true : undefined;
-    case 'AEXPR_DISTINCT': return sameExpr(l, v.rexpr) ? false : undefined;
+    case 'AEXPR_NOT_DISTINCT': return same(l, v.rexpr, facts) ? true : undefined;
+    case 'AEXPR_DISTINCT': return same(l, v.rexpr, facts) ? false : undefined;
     case 'AEXPR_IN': {
-      if (!list(inner(v.rexpr as Node).items).some((i) => sameExpr(l, i))) return undefined;
+      if (!list(inner(v.rexpr as Node).items).some((i) => same(l, i, facts))) return undefined;
       return op === '=' ? true : op === '<>' ? false : undefined;
     }
     case 'AEXPR_OP_ANY': {
       const r = v.rexpr as Node | undefined;
-      if (tag(r) !== 'A_ArrayExpr' || !list(inner(r!).elements).some((e) => sameExpr(l, e))) return undefined;
+      if (tag(r) !== 'A_ArrayExpr' || !list(inner(r!).elements).some((e) => same(l, e, facts))) return undefined;
       return TRUE_ON_ITSELF.has(op) ? true : undefined;
     }
     case 'AEXPR_BETWEEN': case 'AEXPR_NOT_BETWEEN': case 'AEXPR_BETWEEN_SYM': case 'AEXPR_NOT_BETWEEN_SYM': {
       const bounds = list(inner(v.rexpr as Node).items);
-      if (bounds.length !== 2 || !bounds.every((b) => sameExpr(l, b))) return undefined;
+      if (bounds.length !== 2 || !bounds.every((b) => same(l, b, facts))) return undefined;
       return !String(v.kind).includes('NOT');
     }
     default: return undefined;
@@ -237,15 +236,14 @@ function hasComplements(args: Node[], facts: RowFacts): boolean {
 }
 
 function complementary(a: Node, b: Node, facts: RowFacts): boolean {
-  const sameExpr = (x: unknown, y: unknown): boolean => same(x, y, facts);
   if (tag(a) === 'NullTest' && tag(b) === 'NullTest') {
-    return inner(a).nulltesttype !== inner(b).nulltesttype && sameExpr(inner(a).arg, inner(b).arg);
+    return inner(a).nulltesttype !== inner(b).nulltesttype && same(inner(a).arg, inner(b).arg, facts);
   }
   if (tag(a) === 'BooleanTest' && tag(b) === 'BooleanTest') {
-    return BOOLTEST_NEGATED[String(inner(a).booltesttype)] === inner(b).booltesttype && sameExpr(inner(a).arg, inner(b).arg);
+    return BOOLTEST_NEGATED[String(inner(a).booltesttype)] === inner(b).booltesttype && same(inner(a).arg, inner(b).arg, facts);
   }
   const negates = (x: Node, y: Node): boolean =>
-    tag(x) === 'BoolExpr' && inner(x).boolop === 'NOT_EXPR' && sameExpr(list(inner(x).args)[0], y);
+    tag(x) === 'BoolExpr' && inner(x).boolop === 'NOT_EXPR' && same(list(inner(x).args)[0], y, facts);
   return negates(a, b) || negates(b, a) || oppositeComparisons(a, b, facts) || oppositeTests(a, b, facts);
 }
 
@@ -270,7 +268,6 @@ const NEGATABLE_KINDS = new Set(['AEXPR_IN', 'AEXPR_LIKE', 'AEXPR_ILIKE', 'AEXPR
 /** `x IN (…)` and `x NOT IN (…)`, `x LIKE p` and `x NOT LIKE p`, `x BETWEEN a AND b` and `x NOT BETWEEN a AND b`, … */
 function oppositeTests(a: Node, b: Node, facts: RowFacts): boolean {
   if (tag(a) !== 'A_Expr' || tag(b) !== 'A_Expr') return false;
-  const sameExpr = (p: unknown, q: unknown): boolean => same(p, q, facts);
   const x = inner(a), y = inner(b);
   const opX = names(x.name).pop() ?? '', opY = names(y.name).pop() ?? '';
   let opposite: boolean;
@@ -280,7 +277,7 @@ function oppositeTests(a: Node, b: Node, facts: RowFacts): boolean {
   } else if ((x.kind === 'AEXPR_OP_ANY' && y.kind === 'AEXPR_OP_ALL') || (x.kind === 'AEXPR_OP_ALL' && y.kind === 'AEXPR_OP_ANY')) {
     opposite = NEGATED[opX] === opY;
   } else opposite = false;
-  return opposite && sameExpr(x.lexpr, y.lexpr) && sameExpr(x.rexpr, y.rexpr);
+  return opposite && same(x.lexpr, y.lexpr, facts) && same(x.rexpr, y.rexpr, facts);
 }
 
 const NEGATED: Record<string, string> = { '=': '<>', '<>': '=', '!=': '=', '<': '>=', '>=': '<', '>': '<=', '<=': '>' };
@@ -289,14 +286,13 @@ const COMMUTED: Record<string, string> = { '=': '=', '<>': '<>', '!=': '<>', '<'
 /** `a < b` and `a >= b` (or `b <= a`): the same comparison and its negation. */
 function oppositeComparisons(a: Node, b: Node, facts: RowFacts): boolean {
   if (tag(a) !== 'A_Expr' || tag(b) !== 'A_Expr') return false;
-  const sameExpr = (p: unknown, q: unknown): boolean => same(p, q, facts);
   const x = inner(a), y = inner(b);
   if (x.kind !== 'AEXPR_OP' || y.kind !== 'AEXPR_OP' || !x.lexpr || !y.lexpr) return false;
   const negated = NEGATED[names(x.name).pop() ?? ''];
   const opY = names(y.name).pop() ?? '';
   if (!negated) return false;
-  if (opY === negated && sameExpr(x.lexpr, y.lexpr) && sameExpr(x.rexpr, y.rexpr)) return true;
-  return COMMUTED[opY] === negated && sameExpr(x.lexpr, y.rexpr) && sameExpr(x.rexpr, y.lexpr);
+  if (opY === negated && same(x.lexpr, y.lexpr, facts) && same(x.rexpr, y.rexpr, facts)) return true;
+  return COMMUTED[opY] === negated && same(x.lexpr, y.rexpr, facts) && same(x.rexpr, y.lexpr, facts);
 }
 
 /** Token positions, which differ between two spellings of the same expression. */
@@ -309,13 +305,13 @@ const POSITION_FIELDS = new Set(['location', 'list_start', 'list_end']);
 function same(a: unknown, b: unknown, facts: RowFacts): boolean {
   const x = neutral(a), y = neutral(b);
   if (tag(x) === 'ColumnRef' && tag(y) === 'ColumnRef' && facts.sameColumn?.(x as Node, y as Node)) return true;
-  return sameExpr(x, y);
+  return sameTree(x, y);
 }
 
 /** Structural equality of two parse trees, ignoring token positions (literal values are read). */
-function sameExpr(a: unknown, b: unknown): boolean {
+function sameTree(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameExpr(x, b[i]));
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameTree(x, b[i]));
   }
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
   if (tag(a) === 'A_Const' && tag(b) === 'A_Const') {
@@ -323,7 +319,7 @@ function sameExpr(a: unknown, b: unknown): boolean {
   }
   const ka = Object.keys(a).filter((k) => !POSITION_FIELDS.has(k));
   const kb = Object.keys(b).filter((k) => !POSITION_FIELDS.has(k));
-  return ka.length === kb.length && ka.every((k) => sameExpr((a as Node)[k], (b as Node)[k]));
+  return ka.length === kb.length && ka.every((k) => sameTree((a as Node)[k], (b as Node)[k]));
 }
 
 /** True when the condition is constant and true. */
