@@ -170,13 +170,16 @@ export function wholeSelect(env: Env, scope: Scope, t: Target, sub: Node | undef
     const parts = names(fields);
     const star = fields.length > 0 && tag(fields[fields.length - 1]) === 'A_Star';
     if (star && (fields.length === 1 || (fields.length === 2 && parts[0] === src.ref))) { out.push(...src.cols); continue; }
-    let col: string | null = null;
-    if (!star && parts.length === fields.length && (parts.length === 1 || (parts.length === 2 && parts[0] === src.ref))) {
-      col = src.cols.find((c) => c.name === parts[parts.length - 1])?.col ?? null;
-    }
+    const name = !star && parts.length === fields.length ? sourceColumn(parts, src.ref) : undefined;
+    const col = name === undefined ? null : src.cols.find((c) => c.name === name)?.col ?? null;
     out.push({ name: typeof r.name === 'string' ? r.name : parts.length > 0 ? parts[parts.length - 1] : null, col });
   }
   return out;
+}
+
+/** The column a reference `c` or `ref.c` names in the single FROM item called `ref`; undefined for any other reference. */
+function sourceColumn(parts: string[], ref: string): string | undefined {
+  return parts.length === 1 || (parts.length === 2 && parts[0] === ref) ? parts[parts.length - 1] : undefined;
 }
 
 /** `EXISTS (SELECT … FROM t x WHERE x.c = t.c AND …)`: every target row finds itself. */
@@ -199,7 +202,8 @@ function selfEquality(scope: Scope, t: Target, ref: string, c: Node): boolean {
     if (tag(n) !== 'ColumnRef') return undefined;
     const parts = names(inner(n!).fields);
     if (parts.length !== list(inner(n!).fields).length) return undefined;
-    if (parts.length === 1 || (parts.length === 2 && parts[0] === ref)) return { inner: true, col: parts[parts.length - 1] };
+    const own = sourceColumn(parts, ref);
+    if (own !== undefined) return { inner: true, col: own };
     const { found, fields } = lookupColumn(scope, parts);
     return fields === 0 && found.kind === 'col' && found.col.owners.includes(t.item) ? { inner: false, col: found.col.name } : undefined;
   };
@@ -221,8 +225,7 @@ function extremeOf(env: Env, scope: Scope, t: Target, sub: Node): { fn: 'min' | 
   const args = list(fc.args);
   if (fc.agg_filter || fc.over || args.length !== 1 || tag(args[0]) !== 'ColumnRef') return undefined;
   if (fn.length > 2 || (fn.length === 2 && fn[0] !== 'pg_catalog') || (fn.at(-1) !== 'min' && fn.at(-1) !== 'max')) return undefined;
-  const parts = names(inner(args[0]).fields);
-  if (!(parts.length === 1 || (parts.length === 2 && parts[0] === src.ref))) return undefined;
-  const col = src.cols.find((c) => c.name === parts[parts.length - 1])?.col;
+  const name = sourceColumn(names(inner(args[0]).fields), src.ref);
+  const col = name === undefined ? undefined : src.cols.find((c) => c.name === name)?.col;
   return col ? { fn: fn.at(-1) as 'min' | 'max', col } : undefined;
 }
