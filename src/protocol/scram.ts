@@ -64,9 +64,14 @@ class SaltedPasswords {
       pbkdf2(password, salt, iterations, 32, 'sha256', (err, out) => (err ? reject(err) : resolve(out))),
     );
     this.set(key, derived);
+    // Settled: keep the key itself, or forget a failed derivation (unless a newer entry took its place).
     derived.then(
-      (out) => this.keys.get(key) === derived && this.keys.set(key, out),
-      () => this.keys.get(key) === derived && this.keys.delete(key),
+      (out) => {
+        if (this.keys.get(key) === derived) this.keys.set(key, out);
+      },
+      () => {
+        if (this.keys.get(key) === derived) this.keys.delete(key);
+      },
     );
     return derived;
   }
