@@ -2,7 +2,7 @@
 //
 // A fresh slab per 64 KiB of masked rows made V8 start a mark-compact every
 // ~40 MB of them (its limit counts array-buffer bytes allocated since the last
-// one; README, Performance): 29 in six 1M-row masked SELECTs against 9 with
+// one; PERFORMANCE.md): 29 in six 1M-row masked SELECTs against 9 with
 // slabs reused. Reuse is only safe once no byte of a slab can still be sent,
 // and only the session knows that: its ledger keeps the slabs its maskers
 // have moved past, and the session releases them to the shared spares when

@@ -10,7 +10,7 @@
 // the gateway's CPU then). A scavenge after every 2 MB of such buffers frees
 // them before that happens, at 0.1-0.7 ms each for a young generation this
 // small. Buffers still in flight at two scavenges in a row are promoted and
-// count until the next mark-compact, so some remain (README, Performance).
+// count until the next mark-compact, so some remain (PERFORMANCE.md).
 //
 // The scavenge needs node's --expose-gc (bin/scopegate.js's #! line); without
 // it this does nothing and V8 decides alone.

@@ -32,7 +32,7 @@ test('startGateway reports the gateway output when it does not come up', { skip:
 
 test('the bin runs as users run it, through its #! line, whose node options shebangNodeFlags reads', () => {
   // A 2 MB young generation: about 30 MB less resident memory for a busy gateway; gc exposed so that
-  // young read buffers can be scavenged before V8 counts them as old (README, Performance).
+  // young read buffers can be scavenged before V8 counts them as old (PERFORMANCE.md).
   assert.deepEqual(shebangNodeFlags(), ['--max-semi-space-size=2', '--expose-gc']);
   const out = execFileSync(GATEWAY_BIN, ['token', 'new', 'probe'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   assert.match(out, /token \(give this to probe/);
