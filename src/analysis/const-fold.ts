@@ -177,8 +177,30 @@ function nullness(n: Node, facts: RowFacts): boolean | undefined {
   if (tag(x) === 'RowExpr' && list(inner(x).args).length > 0 && list(inner(x).args).every((a) => nullness(a, facts) === false)) return false;
   if (tag(x) === 'A_Expr' && inner(x).kind === 'AEXPR_OP' && STRICT_OPS.has(names(inner(x).name).pop() ?? '')
     && [inner(x).lexpr, inner(x).rexpr].every((a) => a === undefined || nullness(a as Node, facts) === false)) return false;
+  // COALESCE, GREATEST and LEAST are null only when every argument is.
+  if ((tag(x) === 'CoalesceExpr' || tag(x) === 'MinMaxExpr') && list(inner(x).args).some((a) => nullness(a, facts) === false)) return false;
+  if (tag(x) === 'FuncCall' && builtinNeverNull(x, facts)) return false;
   const c = evalConst(n, facts);
   return c === undefined ? undefined : c === null;
+}
+
+/** Built-ins that never return null: for any arguments, or for arguments that are not null. */
+const NEVER_NULL_FUNCTIONS = new Set(['concat', 'num_nulls', 'num_nonnulls']);
+const NULL_ONLY_ON_NULL_FUNCTIONS = new Set([
+  'lower', 'upper', 'initcap', 'length', 'char_length', 'character_length', 'octet_length', 'bit_length', 'md5',
+  'btrim', 'ltrim', 'rtrim', 'reverse', 'textcat', 'to_json', 'to_jsonb', 'row_to_json', 'abs', 'concat_ws', 'quote_literal',
+  'quote_ident', 'ascii', 'replace', 'translate', 'lpad', 'rpad', 'left', 'right', 'repeat', 'substr', 'hashtext',
+]);
+
+/** `lower(sku)`, `concat(notes)`: a built-in call whose result cannot be null (`pg_catalog` is searched first). */
+function builtinNeverNull(call: Node, facts: RowFacts): boolean {
+  const v = inner(call);
+  const fn = names(v.funcname);
+  if (v.over || v.agg_star || v.agg_filter || (fn.length === 2 && fn[0] !== 'pg_catalog') || fn.length > 2) return false;
+  const name = fn[fn.length - 1] ?? '';
+  if (NEVER_NULL_FUNCTIONS.has(name)) return true;
+  const args = list(v.args);
+  return NULL_ONLY_ON_NULL_FUNCTIONS.has(name) && args.length > 0 && args.every((a) => nullness(a, facts) === false);
 }
 
 /** `x IS [NOT] DISTINCT FROM NULL` is a NULL test; between two constants it is a comparison that knows NULL. */

@@ -68,6 +68,29 @@ test('a pattern every string matches is a NOT NULL test; NOT NULL is also known 
   ]) filtered(sql);
 });
 
+test('t.* and ROW(t.*) stand for the whole row t in a NOT NULL test', () => {
+  for (const sql of [
+    'DELETE FROM public.orders o WHERE o.* IS NOT NULL', 'DELETE FROM public.orders o WHERE ROW(o.*) IS NOT NULL',
+    "UPDATE public.orders SET sku = 'x' WHERE public.orders.* IS NOT NULL", 'DELETE FROM public.orders o WHERE NOT (o.* IS NULL)',
+  ]) unfiltered(sql);
+  for (const sql of [
+    'DELETE FROM public.customers c WHERE c.* IS NOT NULL', 'DELETE FROM public.orders o WHERE o.* IS NULL',
+    "UPDATE public.orders o SET sku = 'x' WHERE o.* IS NOT NULL AND o.id = 5",
+  ]) filtered(sql);
+});
+
+test('an expression that cannot be null: COALESCE or GREATEST with a non-null argument, a built-in of non-null arguments', () => {
+  for (const sql of [
+    "DELETE FROM public.customers WHERE coalesce(notes, '') IS NOT NULL", 'DELETE FROM public.customers WHERE GREATEST(notes, full_name) IS NOT NULL',
+    'DELETE FROM public.orders WHERE lower(sku) IS NOT NULL', 'DELETE FROM public.orders o WHERE pg_catalog.upper(o.sku) IS NOT NULL',
+    'DELETE FROM public.orders o WHERE to_jsonb(o) IS NOT NULL', 'DELETE FROM public.orders WHERE length(lower(sku)) IS NOT NULL',
+  ]) unfiltered(sql);
+  for (const sql of [
+    'DELETE FROM public.customers WHERE lower(notes) IS NOT NULL', 'DELETE FROM public.customers WHERE coalesce(notes, NULL) IS NOT NULL',
+    "DELETE FROM public.customers WHERE coalesce(notes, '') IS NULL", 'DELETE FROM public.orders WHERE lower(sku) IS NOT NULL AND id = 5',
+  ]) filtered(sql);
+});
+
 test('MERGE WHEN NOT MATCHED BY SOURCE writes the complement of ON: unfiltered without a condition of its own', () => {
   unfiltered('MERGE INTO public.orders o USING (SELECT 1 AS k) s ON o.id = s.k WHEN NOT MATCHED BY SOURCE THEN DELETE');
   unfiltered("MERGE INTO public.orders o USING (SELECT 1 AS k) s ON o.id = s.k WHEN NOT MATCHED BY SOURCE AND true THEN UPDATE SET sku = 'x'");

@@ -5,7 +5,7 @@
 import { inner, list, names, tag, type Node } from './ast.ts';
 import type { Env } from './env.ts';
 import { resolveRangeVar } from './resolve.ts';
-import { findCte, lookupColumn, type Col, type FromItem, type Scope } from './scope.ts';
+import { findCte, lookupColumn, lookupItem, type Col, type FromItem, type Scope } from './scope.ts';
 import { isConstTrue, evalConst, type RowFacts } from './const-fold.ts';
 import type { RelationInfo } from './types.ts';
 
@@ -28,6 +28,8 @@ export function targetRowFacts(env: Env, scope: Scope, t: Target, others: readon
   const resolve = (n: Node): ReturnType<typeof lookupColumn>['found'] | undefined => {
     if (tag(n) !== 'ColumnRef') return undefined;
     const parts = names(inner(n).fields);
+    const qualifiedStar = qualifiedStarItem(scope, inner(n).fields);
+    if (qualifiedStar) return { kind: 'row', item: qualifiedStar };
     if (parts.length !== list(inner(n).fields).length) return undefined;
     const { found, fields } = lookupColumn(scope, parts);
     return fields === 0 ? found : undefined;
@@ -73,6 +75,16 @@ export function targetRowFacts(env: Env, scope: Scope, t: Target, others: readon
       return fn !== undefined && fn.col === name && ((op === '>=' && fn.fn === 'min') || (op === '<=' && fn.fn === 'max'));
     },
   };
+}
+
+/** `t.*` (also inside `ROW(t.*)`): the whole row of FROM item t, as `t` alone would be. */
+function qualifiedStarItem(scope: Scope, fieldsNode: unknown): FromItem | undefined {
+  const fields = list(fieldsNode);
+  if (fields.length < 2 || tag(fields[fields.length - 1]) !== 'A_Star') return undefined;
+  const qualifier = names(fields.slice(0, -1));
+  if (qualifier.length !== fields.length - 1) return undefined;
+  const item = lookupItem(scope, qualifier);
+  return item === 'ambiguous' ? undefined : item;
 }
 
 /** A target column declared NOT NULL; through an auto-updatable view, the base column it copies. */
