@@ -30,6 +30,8 @@ test('an object catalog read with no name condition may list every object', () =
     "SELECT 'x' UNION SELECT relname FROM pg_class",
     "SELECT relname FROM pg_class WHERE relname = 'orders' EXCEPT SELECT relname FROM pg_class",
     "WITH t AS (SELECT relname FROM pg_class) SELECT * FROM t",
+    "SELECT column_name FROM information_schema.columns WHERE (table_schema, table_name) <> ('public', 'orders')",
+    'SELECT column_name FROM information_schema.columns WHERE (1, ordinal_position) = (1, 1)',
   ]) assert.ok(unnarrowed(sql), sql);
 });
 
@@ -50,7 +52,51 @@ test('names, patterns, oids and visibility narrow a catalog read, directly or th
     'SELECT relname FROM pg_class WHERE oid = 16384',
     "SELECT a.attname FROM pg_class c, pg_attribute a WHERE c.oid = '16384' AND a.attrelid = c.oid UNION SELECT (SELECT d.adbin::text FROM pg_attrdef d WHERE d.adrelid = a.attrelid) FROM pg_attribute a WHERE a.attrelid = '16384'",
     "SELECT c2.relname FROM pg_class c, pg_class c2, pg_index i LEFT JOIN pg_constraint con ON (conrelid = i.indrelid AND conindid = i.indexrelid) WHERE c.oid = '16384' AND c.oid = i.indrelid AND i.indexrelid = c2.oid",
+    "SELECT column_name FROM information_schema.columns WHERE (table_schema, table_name) = ('public', 'orders')",
+    "SELECT a.attname FROM pg_attribute a, pg_class c WHERE (a.attrelid, c.relname) = (c.oid, 'orders')",
   ]) assert.equal(unnarrowed(sql), undefined, sql);
+});
+
+test('information_schema rows tied by schema and object name share a narrowing; the schema alone widens', () => {
+  const tied = 'SELECT c.column_name FROM information_schema.tables t JOIN information_schema.columns c ON c.table_schema = t.table_schema AND c.table_name = t.table_name';
+  assert.equal(unnarrowed(`${tied} WHERE t.table_schema = 'analytics'`), undefined);
+  assert.ok(unnarrowed(`${tied} WHERE t.table_type = 'BASE TABLE'`));
+  assert.ok(unnarrowed("SELECT c.column_name FROM information_schema.tables t JOIN information_schema.columns c ON c.table_schema = t.table_schema WHERE t.table_name = 'orders'"));
+  assert.ok(unnarrowed("SELECT c.column_name FROM information_schema.tables t JOIN information_schema.columns c ON c.table_name = t.table_name WHERE t.table_schema = 'public'"));
+  assert.ok(unnarrowed("SELECT u.view_name FROM information_schema.tables t JOIN information_schema.view_table_usage u ON u.table_schema = t.table_schema AND u.table_name = t.table_name WHERE t.table_schema = 'public'"));
+});
+
+test("an outer join's ON narrows nothing (its preserved side keeps every row), but still ties the rows it joins", () => {
+  for (const sql of [
+    "SELECT c.relname FROM pg_class c LEFT JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'",
+    "SELECT c.relname FROM pg_namespace n RIGHT JOIN pg_class c ON n.oid = c.relnamespace AND n.nspname = 'public'",
+    "SELECT c.relname FROM pg_class c FULL JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'",
+    "SELECT a.attname FROM pg_attribute a LEFT JOIN pg_class c ON c.oid = a.attrelid AND c.relname = 'orders'",
+  ]) assert.ok(unnarrowed(sql), sql);
+  for (const sql of [
+    "SELECT c.relname FROM pg_class c LEFT JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'",
+    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'",
+    "SELECT c.relname, n.nspname FROM pg_class c LEFT JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'orders'",
+  ]) assert.equal(unnarrowed(sql), undefined, sql);
+});
+
+test('a relation-name pattern ANDed with a schema name only matches in that schema; ORed or unjoined it matches everywhere', () => {
+  const billing = (sql: string): boolean => names(sql).some((n) => n.startsWith('billing'));
+  for (const sql of [
+    "SELECT c.relname FROM pg_namespace n, pg_class c WHERE c.relnamespace = n.oid AND n.nspname LIKE 'analytics' AND c.relname LIKE '%'",
+    "SELECT table_name FROM information_schema.tables WHERE table_schema IN ('analytics', 'public') AND table_name LIKE '%s'",
+    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'inv%'",
+  ]) assert.equal(billing(sql), false, sql);
+  for (const sql of [
+    "SELECT c.relname FROM pg_namespace n, pg_class c WHERE c.relnamespace = n.oid AND n.nspname LIKE 'b%' AND c.relname LIKE '%'",
+    "SELECT c.relname FROM pg_namespace n, pg_class c WHERE n.nspname = 'analytics' AND c.relname LIKE '%'",
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics' OR table_name LIKE '%s'",
+    "SELECT c.relname FROM pg_class c LEFT JOIN pg_namespace n ON c.relnamespace = n.oid AND n.nspname = 'analytics' WHERE c.relname LIKE '%'",
+  ]) assert.equal(billing(sql), true, sql);
+});
+
+test('a row equality narrows like the equalities of its fields, and what it names is checked', () => {
+  assert.ok(names("SELECT column_name FROM information_schema.columns WHERE (table_schema, table_name) = ('billing', 'api_keys')").includes('billing'));
 });
 
 test('what a read is narrowed to is checked: computed names, pattern matches, oids, the search path', () => {

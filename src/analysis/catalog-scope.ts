@@ -64,6 +64,8 @@ const PATTERN_OPS: Record<string, PatternOp> = { '~~': 'like', '~~*': 'ilike', '
 export interface NamePattern {
   op: PatternOp;
   pattern: string;
+  /** A relation-name pattern ANDed with a schema-name condition: only its matches in these schemas are read. */
+  withinSchemas?: string[];
 }
 
 export interface CatalogScope {
@@ -122,16 +124,32 @@ export function catalogScope(tree: Node): CatalogScope {
 function judgeLevel(scope: CatalogScope, from: Node[], where: Node | undefined, outer: Entry[]): Entry[] {
   const entries: Entry[] = [];
   const conditions: Node[] = [];
-  for (const item of from) collectFrom(item, entries, conditions);
+  const outerJoinConditions: Node[] = [];
+  for (const item of from) collectFrom(item, entries, conditions, outerJoinConditions);
   if (entries.length === 0) return entries;
   if (where) conditions.push(where);
   const conjuncts = conditions.flatMap(splitAnd);
+  const relationPatterns: { pattern: NamePattern; entry: Entry }[] = [];
   for (const c of conjuncts) {
     const link = oidJoin(c, entries, outer);
     if (link) { union(link[0], link[1]); continue; }
     if (isVisibilityTest(c, entries)) { root(isVisibilityTest(c, entries)!).visible = true; continue; }
+    const before = scope.patterns.length;
     for (const e of narrowedBy(scope, c, entries)) root(e).narrowed = true;
+    const entry = relationNamePatternEntry(c, entries);
+    if (entry && scope.patterns.length === before + 1) relationPatterns.push({ pattern: scope.patterns[before], entry });
   }
+  for (const { pattern, entry } of relationPatterns) {
+    const schemas = schemaNamesOf(conjuncts, entries, entry);
+    if (schemas.length > 0) pattern.withinSchemas = schemas;
+  }
+  // An outer join's ON keeps every row of its preserved side: it ties rows, but narrows nothing.
+  const outerConjuncts = outerJoinConditions.flatMap(splitAnd);
+  for (const c of outerConjuncts) {
+    const link = oidJoin(c, entries, outer);
+    if (link) union(link[0], link[1]);
+  }
+  for (const [a, b] of nameJoins([...conjuncts, ...outerConjuncts], entries)) union(a, b);
   for (const e of entries) {
     const r = root(e);
     if (r.narrowed) continue;
@@ -152,13 +170,14 @@ function isVisibilityTest(c: Node, entries: Entry[]): Entry | undefined {
   return col?.column === 'oid' ? col.entry : undefined;
 }
 
-function collectFrom(item: Node, entries: Entry[], conditions: Node[]): void {
+function collectFrom(item: Node, entries: Entry[], conditions: Node[], outerJoinConditions: Node[] = []): void {
   const t = tag(item);
   const v = inner(item);
   if (t === 'JoinExpr') {
-    collectFrom(v.larg as Node, entries, conditions);
-    collectFrom(v.rarg as Node, entries, conditions);
-    if (v.quals) conditions.push(v.quals as Node);
+    collectFrom(v.larg as Node, entries, conditions, outerJoinConditions);
+    collectFrom(v.rarg as Node, entries, conditions, outerJoinConditions);
+    const innerJoin = v.jointype === undefined || v.jointype === 'JOIN_INNER';
+    if (v.quals) (innerJoin ? conditions : outerJoinConditions).push(v.quals as Node);
     return;
   }
   if (t !== 'RangeVar') return;
@@ -177,7 +196,20 @@ function objectCatalog(schema: string | undefined, name: string): string | undef
 
 function splitAnd(n: Node): Node[] {
   if (tag(n) === 'BoolExpr' && inner(n).boolop === 'AND_EXPR') return list(inner(n).args).flatMap(splitAnd);
+  const pairs = rowEqualityPairs(n);
+  if (pairs) return pairs.flatMap(splitAnd);
   return [n];
+}
+
+/** `(a, b) = (x, y)` is `a = x AND b = y`: the pairwise equalities, or undefined for any other condition. */
+function rowEqualityPairs(n: Node): Node[] | undefined {
+  const v = inner(n);
+  if (tag(n) !== 'A_Expr' || v.kind !== 'AEXPR_OP' || operator(v) !== '=') return undefined;
+  const l = v.lexpr as Node | undefined, r = v.rexpr as Node | undefined;
+  if (!l || !r || tag(l) !== 'RowExpr' || tag(r) !== 'RowExpr') return undefined;
+  const ls = list(inner(l).args), rs = list(inner(r).args);
+  if (ls.length === 0 || ls.length !== rs.length) return undefined;
+  return ls.map((lexpr, i) => ({ A_Expr: { kind: 'AEXPR_OP', name: v.name, lexpr, rexpr: rs[i] } }));
 }
 
 function root(e: Entry): Entry {
@@ -206,6 +238,95 @@ function oidJoin(c: Node, entries: Entry[], outer: Entry[]): [Entry, Entry] | un
   if (!l || !r || l.entry === r.entry) return undefined;
   const tied = l.column === 'oid' || r.column === 'oid' || (RELATION_REFS.has(l.column) && RELATION_REFS.has(r.column));
   return tied ? [l.entry, r.entry] : undefined;
+}
+
+/** Name columns that, compared pairwise, identify the same object within the same schema. */
+const SCHEMA_KEY_COLUMNS = new Set(['table_schema', 'constraint_schema']);
+const OBJECT_KEY_COLUMNS = new Set(['table_name', 'constraint_name']);
+/** information_schema views whose rows are each about one relation (not also a view, domain or referenced table). */
+const ONE_OBJECT_VIEWS = new Set([
+  'tables', 'columns', 'views', 'table_constraints', 'key_column_usage', 'table_privileges', 'column_privileges',
+  'role_table_grants', 'role_column_grants', 'column_options',
+].map((v) => `information_schema.${v}`));
+
+/**
+ * `tc.table_schema = kcu.table_schema AND tc.constraint_name = kcu.constraint_name`: information_schema
+ * rows tied by schema and object name are about the same objects, as an oid join ties catalog rows.
+ * The schema alone is no tie: it widens a narrowed table to its whole schema. Views whose rows also
+ * name a second object (view_table_usage, constraint_column_usage) are no tie either: that object
+ * may live in another schema.
+ */
+function nameJoins(conjuncts: Node[], entries: Entry[]): [Entry, Entry][] {
+  const shared = new Map<string, { a: Entry; b: Entry; columns: Set<string> }>();
+  for (const c of conjuncts) {
+    const v = inner(c);
+    if (tag(c) !== 'A_Expr' || v.kind !== 'AEXPR_OP' || operator(v) !== '=') continue;
+    const l = columnOf(v.lexpr as Node, entries), r = columnOf(v.rexpr as Node, entries);
+    if (!l || !r || l.entry === r.entry || l.column !== r.column) continue;
+    if (!ONE_OBJECT_VIEWS.has(l.entry.catalog) || !ONE_OBJECT_VIEWS.has(r.entry.catalog)) continue;
+    const [a, b] = entries.indexOf(l.entry) < entries.indexOf(r.entry) ? [l.entry, r.entry] : [r.entry, l.entry];
+    const key = `${entries.indexOf(a)}:${entries.indexOf(b)}`;
+    const pair = shared.get(key) ?? { a, b, columns: new Set<string>() };
+    pair.columns.add(l.column);
+    shared.set(key, pair);
+  }
+  return [...shared.values()]
+    .filter((p) => [...p.columns].some((x) => SCHEMA_KEY_COLUMNS.has(x)) && [...p.columns].some((x) => OBJECT_KEY_COLUMNS.has(x)))
+    .map((p) => [p.a, p.b]);
+}
+
+const RELATION_NAME_COLUMNS = new Set(['relname', 'tablename', 'table_name', 'viewname', 'matviewname', 'sequencename']);
+const SCHEMA_NAME_COLUMNS = new Set(['nspname', 'schemaname', 'table_schema']);
+
+/** `c.relname LIKE '%'`: the entry whose relation names a pattern condition matches. */
+function relationNamePatternEntry(c: Node, entries: Entry[]): Entry | undefined {
+  const v = inner(c);
+  if (tag(c) !== 'A_Expr' || !PATTERN_OPS[operator(v)]) return undefined;
+  if (!['AEXPR_OP', 'AEXPR_LIKE', 'AEXPR_ILIKE'].includes(String(v.kind))) return undefined;
+  const col = columnOf(v.lexpr as Node, entries);
+  return col && RELATION_NAME_COLUMNS.has(col.column) ? col.entry : undefined;
+}
+
+/**
+ * The schemas a level's conditions keep the rows of `target` to (`n.nspname = 'analytics'` with
+ * `c.relnamespace = n.oid`, `table_schema IN (…)`, a LIKE without wildcards); [] when they do not.
+ * Only the entry itself and a pg_namespace joined to it by relnamespace count: other ties (inheritance,
+ * statistics objects) may cross schemas.
+ */
+function schemaNamesOf(conjuncts: Node[], entries: Entry[], target: Entry): string[] {
+  const holders = new Set([target, ...namespacesOf(conjuncts, entries, target)]);
+  const out: string[] = [];
+  for (const c of conjuncts) {
+    const v = inner(c);
+    if (tag(c) !== 'A_Expr') continue;
+    const col = columnOf(v.lexpr as Node, entries);
+    if (!col || !holders.has(col.entry) || !SCHEMA_NAME_COLUMNS.has(col.column)) continue;
+    const op = operator(v);
+    const values = v.kind === 'AEXPR_IN' && op === '=' ? list(inner(v.rexpr as Node).items)
+      : v.kind === 'AEXPR_OP_ANY' && op === '=' ? arrayItems(v.rexpr as Node)
+        : (v.kind === 'AEXPR_OP' && op === '=') || ((v.kind === 'AEXPR_LIKE' || v.kind === 'AEXPR_OP') && op === '~~') ? [v.rexpr as Node] : [];
+    for (const x of values) {
+      const value = evalConst(foldConcat(unwrap(x)));
+      if (typeof value === 'string' && (op !== '~~' || !/[%_\\]/.test(value))) out.push(value);
+    }
+  }
+  return out;
+}
+
+/** pg_namespace entries tied to a pg_class entry by `c.relnamespace = n.oid`. */
+function namespacesOf(conjuncts: Node[], entries: Entry[], target: Entry): Entry[] {
+  if (target.catalog !== 'pg_catalog.pg_class') return [];
+  const out: Entry[] = [];
+  for (const c of conjuncts) {
+    const v = inner(c);
+    if (tag(c) !== 'A_Expr' || v.kind !== 'AEXPR_OP' || operator(v) !== '=') continue;
+    const l = columnOf(v.lexpr as Node, entries), r = columnOf(v.rexpr as Node, entries);
+    if (!l || !r) continue;
+    for (const [a, b] of [[l, r], [r, l]]) {
+      if (a.entry === target && a.column === 'relnamespace' && b.entry.catalog === 'pg_catalog.pg_namespace' && b.column === 'oid') out.push(b.entry);
+    }
+  }
+  return out;
 }
 
 /** The entries a condition narrows, recording what it narrows them to. */

@@ -34,6 +34,12 @@ export const SAFE_VOLATILE: ReadonlySet<string> = new Set([
   'random', 'random_normal', 'clock_timestamp', 'timeofday', 'gen_random_uuid', 'uuidv4', 'uuidv7',
   'statement_timestamp', 'transaction_timestamp', 'currval', 'lastval',
   'txid_current_if_assigned', 'pg_current_xact_id_if_assigned',
+  // read-only monitoring: volatile only because their answer changes between calls
+  'pg_relation_size', 'pg_total_relation_size', 'pg_table_size', 'pg_indexes_size', 'pg_database_size',
+  'pg_tablespace_size', 'pg_is_in_recovery', 'pg_is_wal_replay_paused', 'pg_get_wal_replay_pause_state',
+  'pg_current_wal_lsn', 'pg_current_wal_insert_lsn', 'pg_current_wal_flush_lsn', 'pg_last_wal_receive_lsn',
+  'pg_last_wal_replay_lsn', 'pg_last_xact_replay_timestamp', 'pg_blocking_pids', 'pg_safe_snapshot_blocking_pids',
+  'pg_jit_available', 'pg_notification_queue_usage',
 ]);
 
 /** The guardrail a routine name triggers by itself, whatever its schema. */

@@ -190,6 +190,7 @@ test('routine calls: name rules, volatility, SECURITY DEFINER, bodies analysed w
   assert.deepEqual(rules(one('SELECT * FROM pg_show_all_file_settings()')), ['server-file-function']);
   assert.deepEqual(rules(one('SELECT * FROM pg_catalog.pg_hba_file_rules')), ['server-file-function']);
   assert.deepEqual(rules(one('SELECT random(), clock_timestamp(), now()')), []);
+  assert.deepEqual(rules(one("SELECT pg_total_relation_size('public.orders'), pg_is_in_recovery()")), []);
   assert.deepEqual(rules(one('SELECT setseed(0.5)')), ['side-effect-function']);
   assert.deepEqual(rules(one('SELECT txid_current()')), ['side-effect-function']);
   assert.deepEqual(rules(one('SELECT * FROM ts_stat(\'SELECT 1\')')), ['sql-text-function']);

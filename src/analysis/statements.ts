@@ -178,7 +178,7 @@ function describeMetadataQuery(env: Env, n: Node, a: StatementAnalysis): void {
     const hits = env.catalog.objectsMatching(p.op, p.pattern);
     if (hits === undefined) requestMissing(env, { type: 'matching', schema: p.op, name: p.pattern });
     else if (hits === null) unresolved ??= `a name pattern the catalog could not evaluate ('${p.pattern}')`;
-    else found.push(...hits);
+    else found.push(...withinSchemas(hits, p.withinSchemas));
   }
   for (const oid of scope.oids) {
     const hits = env.catalog.objectsWithOid(oid);
@@ -189,6 +189,16 @@ function describeMetadataQuery(env: Env, n: Node, a: StatementAnalysis): void {
   a.catalogNames = withSchemas(env, [...new Set(found)]);
   const unnarrowed = scope.unnarrowed ?? unresolved;
   if (unnarrowed) a.catalogUnnarrowed = unnarrowed;
+}
+
+/**
+ * Pattern matches kept to the schemas the query reads them in (a bare schema match is no relation).
+ * A match is `schema.relation` as stored, case and all; one that could be read as lying in any of
+ * those schemas is kept (a schema name may itself hold a dot).
+ */
+function withinSchemas(hits: string[], schemas: string[] | undefined): string[] {
+  if (!schemas) return hits;
+  return hits.filter((h) => schemas.some((s) => h.startsWith(`${s}.`)));
 }
 
 const BARE_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;

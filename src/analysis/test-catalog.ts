@@ -128,7 +128,7 @@ export const FIXTURE_FUNCTIONS: FunctionInfo[] = [
   builtin('query_to_xml', S),
   ...['random', 'pg_sleep', 'pg_read_file', 'pg_read_binary_file', 'lo_import', 'set_config', 'nextval', 'setval',
     'pg_terminate_backend', 'pg_cancel_backend', 'pg_notify', 'pg_advisory_lock', 'setseed', 'clock_timestamp',
-    'txid_current'].map((n) => builtin(n, V)),
+    'txid_current', 'pg_total_relation_size', 'pg_is_in_recovery'].map((n) => builtin(n, V)),
   builtin('rank', I, 'window'),
   {
     oid: nextOid++, schema: 'public', name: 'customer_billing_profile', kind: 'function', volatility: 'stable',
